@@ -1,0 +1,1 @@
+"""BERT Explorer: the Streamlit pages and the analysis they run (plain functions, no Streamlit)."""

@@ -1,0 +1,14 @@
+"""Landing page: what the explorer shows and where to start a lesson."""
+import streamlit as st
+
+st.title("BERT Explorer")
+st.markdown(
+    "See how BERT reads a sentence, from the inside. Pick a course example or type your own "
+    "sentences in the sidebar (**Run** applies them), then open a page:\n\n"
+    "- **Attention**: word pieces and embeddings, bertviz's head and model views, one head step by "
+    "step, and an overview of every head.\n"
+    "- **Embeddings**: the same word in different contexts, word senses across layers, sentence embeddings.\n"
+    "- **Syntax**: which heads follow grammar, on one sentence or a whole treebank.\n\n"
+    "Everything runs on this machine, with no network; the model is the bundled all-MiniLM-L6-v2 "
+    "unless you load another BERT checkpoint folder in the sidebar."
+)

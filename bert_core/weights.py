@@ -1,0 +1,176 @@
+"""Loading Hugging Face BERT checkpoints: find the files, map the weight names, check everything.
+
+A checkpoint is a folder with config.json, weights (model.safetensors, a sharded
+model.safetensors.index.json, or pytorch_model.bin) and the tokenizer files; or a hub id,
+looked up in the local Hugging Face cache and downloaded only where a network exists.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file
+
+from .config import BertConfig, ConfigError
+from .model import BertModel
+
+log = logging.getLogger(__name__)
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint that cannot be loaded as a BERT; the message names the file and the keys."""
+
+
+# Our parameter names, with {} standing for the layer index. Checkpoint names map onto these
+# after normalisation (see normalize_key): a leading "bert." is dropped, legacy gamma/beta
+# become weight/bias. Each group is all-or-nothing.
+EMBEDDING_KEYS = [
+    "embeddings.word_embeddings.weight",
+    "embeddings.position_embeddings.weight",
+    "embeddings.token_type_embeddings.weight",
+    "embeddings.LayerNorm.weight", "embeddings.LayerNorm.bias",
+]
+LAYER_KEYS = [
+    "encoder.layer.{}.attention.self.query.weight", "encoder.layer.{}.attention.self.query.bias",
+    "encoder.layer.{}.attention.self.key.weight", "encoder.layer.{}.attention.self.key.bias",
+    "encoder.layer.{}.attention.self.value.weight", "encoder.layer.{}.attention.self.value.bias",
+    "encoder.layer.{}.attention.output.dense.weight", "encoder.layer.{}.attention.output.dense.bias",
+    "encoder.layer.{}.attention.output.LayerNorm.weight", "encoder.layer.{}.attention.output.LayerNorm.bias",
+    "encoder.layer.{}.intermediate.dense.weight", "encoder.layer.{}.intermediate.dense.bias",
+    "encoder.layer.{}.output.dense.weight", "encoder.layer.{}.output.dense.bias",
+    "encoder.layer.{}.output.LayerNorm.weight", "encoder.layer.{}.output.LayerNorm.bias",
+]
+OPTIONAL_GROUPS = {
+    "pooler": ["pooler.dense.weight", "pooler.dense.bias"],
+    "mlm": ["cls.predictions.transform.dense.weight", "cls.predictions.transform.dense.bias",
+            "cls.predictions.transform.LayerNorm.weight", "cls.predictions.transform.LayerNorm.bias",
+            "cls.predictions.bias"],
+    "nsp": ["cls.seq_relationship.weight", "cls.seq_relationship.bias"],
+}
+# Present in many checkpoints but not parameters of ours: a buffer, and the MLM decoder, which
+# is tied to the word embeddings (its bias is cls.predictions.bias).
+IGNORED_KEYS = {"embeddings.position_ids", "cls.predictions.decoder.weight", "cls.predictions.decoder.bias"}
+# Fine-tuning heads of other BERT classes: the encoder under them is a BERT, so we load it.
+TASK_HEAD_PREFIXES = ("classifier.", "qa_outputs.")
+
+WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin")
+
+
+def normalize_key(key: str) -> str:
+    if key.startswith("bert."):
+        key = key[len("bert."):]
+    if key.endswith(".gamma"):
+        key = key[: -len(".gamma")] + ".weight"
+    elif key.endswith(".beta"):
+        key = key[: -len(".beta")] + ".bias"
+    return key
+
+
+def expected_keys(config: BertConfig) -> list[str]:
+    return EMBEDDING_KEYS + [k.format(i) for i in range(config.num_hidden_layers) for k in LAYER_KEYS]
+
+
+def read_config(folder: Path) -> BertConfig:
+    path = folder / "config.json"
+    if not path.is_file():
+        raise CheckpointError(f"{folder} has no config.json: not a Hugging Face checkpoint folder")
+    try:
+        values = json.loads(path.read_text(encoding="utf-8"))
+        return BertConfig.from_dict(values)
+    except (ValueError, TypeError) as err:  # JSONDecodeError and ConfigError are ValueErrors
+        raise CheckpointError(f"{path}: {err}") from err
+
+
+def read_state_dict(folder: Path) -> tuple[dict[str, torch.Tensor], Path]:
+    """The raw tensors of the checkpoint, safetensors first, and the file they came from."""
+    for name in WEIGHT_FILES:
+        path = folder / name
+        if path.is_file():
+            break
+    else:
+        raise CheckpointError(f"{folder} has none of {', '.join(WEIGHT_FILES)}: no weights to load")
+    try:
+        if name == "model.safetensors":
+            return load_file(path), path
+        if name == "model.safetensors.index.json":
+            shards = sorted(set(json.loads(path.read_text(encoding="utf-8"))["weight_map"].values()))
+            tensors = {}
+            for shard in shards:
+                tensors.update(load_file(folder / shard))
+            return tensors, path
+        # .bin is a pickle: weights_only refuses anything but tensors, so it cannot run code
+        return torch.load(path, map_location="cpu", weights_only=True), path
+    except Exception as err:  # a truncated or corrupt file raises many kinds of error
+        raise CheckpointError(f"{path}: cannot read the weights ({type(err).__name__}: {err})") from err
+
+
+def load_weights(model_config: BertConfig, raw: dict[str, torch.Tensor], source: Path) -> BertModel:
+    """Build the model the checkpoint describes and copy every weight in, or fail naming the keys."""
+    tensors, unexpected = {}, []
+    for raw_key, tensor in raw.items():
+        key = normalize_key(raw_key)
+        if key in IGNORED_KEYS:
+            continue
+        if key.startswith(TASK_HEAD_PREFIXES):
+            log.info("%s: ignoring fine-tuning head weight %s", source, raw_key)
+            continue
+        tensors[key] = tensor
+    groups = {name: [k for k in keys if k in tensors] for name, keys in OPTIONAL_GROUPS.items()}
+    partial = [name for name, found in groups.items() if found and len(found) < len(OPTIONAL_GROUPS[name])]
+    required = expected_keys(model_config) + [k for name in partial for k in OPTIONAL_GROUPS[name]]
+    missing = [k for k in required if k not in tensors]
+    if missing:
+        raise CheckpointError(f"{source}: missing weights {_few(missing)}")
+
+    present = {name for name, found in groups.items() if found}
+    if "nsp" in present and "pooler" not in present:
+        raise CheckpointError(f"{source}: has a next-sentence head but no pooler (pooler.dense.*)")
+    model = BertModel(model_config, pooler="pooler" in present, mlm_head="mlm" in present,
+                      nsp_head="nsp" in present)
+    params = dict(model.named_parameters())
+    unexpected = [k for k in tensors if k not in params]
+    if unexpected:
+        raise CheckpointError(f"{source}: unexpected weights {_few(unexpected)} (is this a BERT checkpoint?)")
+    wrong_shape = [f"{k} {tuple(t.shape)} vs {tuple(params[k].shape)}"
+                   for k, t in tensors.items() if t.shape != params[k].shape]
+    if wrong_shape:
+        raise CheckpointError(f"{source}: weights whose shape does not match config.json: {_few(wrong_shape)}")
+    with torch.no_grad():
+        for key, tensor in tensors.items():
+            params[key].copy_(tensor)
+    return model
+
+
+def _few(keys: list[str], limit: int = 8) -> str:
+    shown = ", ".join(keys[:limit])
+    return shown + (f" … and {len(keys) - limit} more" if len(keys) > limit else "")
+
+
+def resolve_checkpoint(name_or_path: str | os.PathLike) -> Path:
+    """A local folder as it is; otherwise a hub id, from the local cache or, with a network, the hub."""
+    path = Path(name_or_path).expanduser()
+    if path.is_dir():
+        return path
+    text = str(name_or_path)
+    if path.exists():
+        raise CheckpointError(f"{text} is a file: give the checkpoint folder that holds config.json")
+    if text.startswith((".", "/", "~")) or text.count("/") > 1 or "\\" in text:
+        raise CheckpointError(f"checkpoint folder {text} does not exist")
+    from huggingface_hub import snapshot_download
+
+    patterns = ["config.json", *WEIGHT_FILES, "model-*.safetensors", "vocab.txt", "tokenizer*.json",
+                "special_tokens_map.json"]
+    try:
+        return Path(snapshot_download(text, allow_patterns=patterns, local_files_only=True))
+    except Exception:
+        pass
+    try:
+        return Path(snapshot_download(text, allow_patterns=patterns))
+    except Exception as err:
+        raise CheckpointError(
+            f"{text!r} is neither a local folder nor in the Hugging Face cache, and it could not be "
+            f"downloaded ({type(err).__name__}: {err}). Without a network, download it elsewhere and give "
+            "the folder path.") from err

@@ -1,0 +1,19 @@
+"""BERT Explorer: the router. Pages live in app/pages/; the sidebar is shared by all of them."""
+import streamlit as st
+
+from app.sidebar import render_sidebar
+
+st.set_page_config(page_title="BERT Explorer", page_icon="🔍", layout="wide")
+
+st.session_state["selection"] = render_sidebar()
+
+pages = {
+    "": [st.Page("app/pages/home.py", title="Home", icon="🏠", default=True)],
+    "Attention": [
+    ],
+    "Embeddings": [
+    ],
+    "Syntax": [
+    ],
+}
+st.navigation({section: entries for section, entries in pages.items() if entries}).run()
