@@ -1,7 +1,9 @@
 """The sidebar every page shares: the model, the device, and the sentence(s) to look at.
 
-What it holds lives in st.session_state and in the URL (?model=…&a=…&b=…), so a shared link
-reopens the same view.
+What it holds lives in st.session_state (so it survives moving between pages) and is mirrored
+in the URL (?model=…&a=…&b=…), so a shared link reopens the same view. Text is checked by
+app/inputs.py; what it had to change (control characters, truncation…) is announced at the top
+of every page.
 """
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import streamlit as st
 
 from bert_core import DEFAULT_MODEL, CheckpointError
 
+from . import inputs
 from .examples import EXAMPLES
 from .services import get_model
 
@@ -24,30 +27,107 @@ class Selection:
     text_b: str  # "" when there is no second sentence
 
 
+def _seed(key: str, url_key: str, default: str) -> None:
+    """The first run of a session takes its state from the URL; later runs keep the session's."""
+    if key not in st.session_state:
+        st.session_state[key] = st.query_params.get(url_key, default)
+
+
 def _model_choice() -> str:
-    current = st.query_params.get("model", DEFAULT_MODEL)
+    _seed("model_name", "model", DEFAULT_MODEL)
     with st.sidebar.form("model_form"):
-        name = st.text_input("Model", value=current,
+        name = st.text_input("Model", value=st.session_state["model_name"],
                              help=f"'{DEFAULT_MODEL}' (bundled), a local checkpoint folder, or a Hugging Face hub id")
         if st.form_submit_button("Load model"):
-            current = name.strip() or DEFAULT_MODEL
-            st.query_params["model"] = current
-    return current
+            st.session_state["model_name"] = name.strip() or DEFAULT_MODEL
+    st.query_params["model"] = st.session_state["model_name"]
+    return st.session_state["model_name"]
+
+
+def _use_sentences(text_a: str, text_b: str) -> None:
+    st.session_state["text_a"], st.session_state["text_b"] = text_a, text_b
+    st.session_state["typed_a"], st.session_state["typed_b"] = text_a, text_b
+
+
+def _on_example() -> None:
+    labels = _example_labels()
+    choice = st.session_state["example_choice"]
+    if choice in labels[1:]:
+        _use_sentences(*EXAMPLES[labels.index(choice) - 1])
+
+
+def _on_uploaded_sentence() -> None:
+    _use_sentences(st.session_state["uploaded_choice"], "")
+
+
+def _on_run() -> None:
+    typed_a, typed_b = st.session_state["typed_a"], st.session_state["typed_b"]
+    if not inputs.clean_text(typed_a, "Sentence A")[0]:
+        st.session_state["empty_submit"] = True  # keep the current sentences; say why on this run
+        return
+    st.session_state["text_a"], st.session_state["text_b"] = typed_a, typed_b
+
+
+def _example_labels() -> list[str]:
+    return ["(your own)"] + [a if not b else f"{a} / {b}" for a, b in EXAMPLES]
+
+
+def _uploaded_sentences() -> list[str]:
+    """Sentences from an uploaded .txt (one per line) or .csv (a 'sentence'/'text' column, or one the user picks)."""
+    upload = st.sidebar.file_uploader("Your own sentences (.txt one per line, or .csv)", type=["txt", "csv"],
+                                      key="upload")
+    if upload is None:
+        return []
+    text, notices = inputs.decode_upload(upload.name, upload.getvalue())
+    lines: list[str | None] = []
+    if text is not None and upload.name.lower().endswith(".csv"):
+        rows, columns, csv_notices = inputs.read_csv(text)
+        notices += csv_notices
+        if columns:
+            column = inputs.text_column(columns)
+            if column is None:
+                st.sidebar.warning(f"{upload.name} has no 'sentence' or 'text' column "
+                                   f"(its columns: {', '.join(columns)}). Pick the column that holds the sentences.")
+                guess = columns.index(inputs.wordiest_column(rows, columns))
+                column = st.sidebar.selectbox("Column with the sentences", columns, index=guess, key="upload_column")
+            lines = [row.get(column) for row in rows]
+    elif text is not None:
+        lines = text.splitlines()
+    sentences = []
+    if text is not None and not any(n.level == "error" for n in notices):
+        sentences, more = inputs.sentences_from_lines(lines)
+        notices += more
+    for notice in notices:
+        getattr(st.sidebar, notice.level)(notice.text)
+    return sentences
 
 
 def _sentences() -> tuple[str, str]:
-    labels = ["(your own)"] + [a if not b else f"{a} / {b}" for a, b in EXAMPLES]
-    text_a = st.query_params.get("a", EXAMPLES[0][0])
-    text_b = st.query_params.get("b", EXAMPLES[0][1])
-    choice = st.sidebar.selectbox("Course examples", labels, index=0, key="example_choice")
-    if choice != labels[0]:
-        text_a, text_b = EXAMPLES[labels.index(choice) - 1]
+    default_a, default_b = EXAMPLES[0]
+    _seed("text_a", "a", default_a)
+    _seed("text_b", "b", default_b)
+    _seed("typed_a", "a", st.session_state["text_a"])
+    _seed("typed_b", "b", st.session_state["text_b"])
+    st.sidebar.selectbox("Course examples", _example_labels(), index=0, key="example_choice", on_change=_on_example)
+    uploaded = _uploaded_sentences()
+    if uploaded:
+        st.sidebar.selectbox(f"Uploaded sentences ({len(uploaded)})", uploaded, index=None, key="uploaded_choice",
+                             placeholder="Pick one", on_change=_on_uploaded_sentence)
     with st.sidebar.form("sentence_form"):
-        a = st.text_area("Sentence A", value=text_a, height=80)
-        b = st.text_area("Sentence B (optional)", value=text_b, height=68)
-        if st.form_submit_button("Run", type="primary"):
-            text_a, text_b = a, b
-    st.query_params["a"], st.query_params["b"] = text_a, text_b
+        st.text_area("Sentence A", height=80, key="typed_a")
+        st.text_area("Sentence B (optional)", height=68, key="typed_b")
+        st.form_submit_button("Run", type="primary", on_click=_on_run)
+    if st.session_state.pop("empty_submit", False):
+        st.error("Sentence A is empty: type a sentence and press Run. Still showing the previous one.")
+    text_a, notices_a = inputs.clean_text(st.session_state["text_a"], "Sentence A")
+    text_b, notices_b = inputs.clean_text(st.session_state["text_b"], "Sentence B")
+    if not text_a:  # an empty ?a= in a hand-edited link
+        st.warning(f"Sentence A is empty: showing the course example “{default_a}” instead.")
+        st.session_state["text_a"], st.session_state["text_b"] = default_a, default_b
+        text_a, text_b = default_a, default_b
+    st.query_params["a"], st.query_params["b"] = st.session_state["text_a"], st.session_state["text_b"]
+    for notice in notices_a + notices_b:
+        getattr(st, notice.level)(notice.text)
     return text_a, text_b
 
 
@@ -63,4 +143,6 @@ def render_sidebar() -> Selection:
     st.sidebar.caption(f"Running on **{device.type.upper()}** · {model.config.num_hidden_layers} layers × "
                        f"{model.config.num_attention_heads} heads · {model.config.hidden_size} wide")
     text_a, text_b = _sentences()
+    for notice in inputs.token_notices(tokenizer, text_a, text_b):
+        getattr(st, notice.level)(notice.text)
     return Selection(model_name, model, tokenizer, text_a, text_b)

@@ -1,0 +1,136 @@
+"""Checking what people type or upload, before the model sees it.
+
+Plain functions, no Streamlit: each returns the cleaned value and a list of Notices (level and
+text) that the sidebar shows. Nothing here raises on bad input; it says what it did instead.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import unicodedata
+from dataclasses import dataclass
+
+MAX_CHARS = 20_000          # longer text is cut before tokenizing (BERT reads 512 pieces anyway)
+MAX_SENTENCES = 1_000       # an uploaded file offers at most this many sentences
+TEXT_COLUMNS = ("sentence", "text")
+_KEEP_AS_SPACE = {"\n", "\r", "\t", "\v", "\f", "\u2028", "\u2029", "\x85"}
+
+
+@dataclass(frozen=True)
+class Notice:
+    level: str   # "error", "warning" or "info": the st.* call that shows it
+    text: str
+
+
+def _is_rtl(char: str) -> bool:
+    return unicodedata.bidirectional(char) in ("R", "AL")
+
+
+def _is_emoji(char: str) -> bool:
+    # Emoji and pictographs live in the "So" category above the Basic Multilingual Plane or in Dingbats.
+    return unicodedata.category(char) == "So" and (ord(char) >= 0x1F000 or 0x2600 <= ord(char) < 0x2800)
+
+
+def clean_text(text: str, label: str) -> tuple[str, list[Notice]]:
+    """Neutralise what the model cannot read: line breaks and tabs become spaces, other control
+    and format characters (zero-width, bidi marks, NUL…) are removed, overlong text is cut.
+    `label` names the field in the messages ("Sentence A")."""
+    notices = []
+    text = unicodedata.normalize("NFC", text)
+    if len(text) > MAX_CHARS:
+        notices.append(Notice("warning", f"{label} has {len(text):,} characters: only the first "
+                                         f"{MAX_CHARS:,} are kept."))
+        text = text[:MAX_CHARS]
+    spaced = "".join(" " if c in _KEEP_AS_SPACE else c for c in text)
+    kept = "".join(c for c in spaced if unicodedata.category(c) not in ("Cc", "Cf", "Cs"))
+    removed = len(spaced) - len(kept)
+    if removed:
+        notices.append(Notice("warning", f"{label}: removed {removed} invisible control or format "
+                                         "character(s) (such as NUL, zero-width or direction marks)."))
+    if any(c in _KEEP_AS_SPACE for c in text.strip()):
+        notices.append(Notice("info", f"{label}: line breaks and tabs were read as spaces."))
+    clean = " ".join(kept.split())
+    if any(_is_rtl(c) for c in clean):
+        notices.append(Notice("info", f"{label} contains right-to-left text (Hebrew, Arabic…). Tokens are "
+                                      "listed in reading order, left to right; an English vocabulary knows "
+                                      "few of its pieces."))
+    if any(_is_emoji(c) for c in clean):
+        notices.append(Notice("info", f"{label} contains emoji: an English WordPiece vocabulary has "
+                                      "few or none, so most become [UNK] (unknown)."))
+    return clean, notices
+
+
+def token_notices(tokenizer, text_a: str, text_b: str) -> list[Notice]:
+    """Truncation (at the tokenizer's limit, as bert_core.encode does) and unknown pieces, in plain words."""
+    notices = []
+    limit = getattr(tokenizer, "model_max_length", 512)
+    max_length = limit if limit and limit <= 100_000 else 512  # some tokenizers say "no limit" with 1e30
+    full = tokenizer(text_a, text_b or None, truncation=False)["input_ids"]
+    if len(full) > max_length:
+        notices.append(Notice("warning", f"The input is {len(full):,} word pieces long; BERT reads at most "
+                                         f"{max_length}, so it was truncated to {max_length} (the end of the "
+                                         "longer sentence is cut). Every page shows the truncated input."))
+    unknown = sum(1 for i in full if i == tokenizer.unk_token_id)
+    if unknown:
+        notices.append(Notice("info", f"{unknown} piece(s) are [UNK]: characters this model's vocabulary "
+                                      "does not know."))
+    return notices
+
+
+def decode_upload(name: str, data: bytes) -> tuple[str | None, list[Notice]]:
+    """The file's text, or None with an error when it is not UTF-8 text (a binary file, a spreadsheet…)."""
+    if not data.strip():
+        return None, [Notice("error", f"{name} is empty.")]
+    if b"\x00" in data[:8192]:
+        return None, [Notice("error", f"{name} looks like a binary file, not text. Upload a UTF-8 .txt "
+                                      "(one sentence per line) or .csv file.")]
+    try:
+        return data.decode("utf-8-sig"), []
+    except UnicodeDecodeError as err:
+        return None, [Notice("error", f"{name} is not UTF-8 text (byte {err.start} cannot be read). Save it "
+                                      "as UTF-8 (one sentence per line) and upload it again.")]
+
+
+def read_csv(text: str) -> tuple[list[dict[str, str]], list[str], list[Notice]]:
+    """Rows and column names of a CSV (comma, semicolon or tab separated); an error if it is malformed."""
+    try:
+        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel
+    try:
+        reader = csv.DictReader(io.StringIO(text), dialect=dialect)
+        rows = [row for row in reader]
+        columns = [c for c in (reader.fieldnames or []) if c]
+    except csv.Error as err:
+        return [], [], [Notice("error", f"The CSV file cannot be read: {err}.")]
+    if not columns or not rows:
+        return [], [], [Notice("error", "The CSV file has no header row with column names, or no rows.")]
+    return rows, columns, []
+
+
+def text_column(columns: list[str]) -> str | None:
+    """The column named 'sentence' or 'text' (any case), if there is one."""
+    by_name = {c.strip().lower(): c for c in columns}
+    return next((by_name[name] for name in TEXT_COLUMNS if name in by_name), None)
+
+
+def wordiest_column(rows: list[dict[str, str]], columns: list[str]) -> str:
+    """The column whose values hold the most letters: the best guess for the sentences."""
+    return max(columns, key=lambda c: sum(ch.isalpha() for row in rows[:200] for ch in (row.get(c) or "")))
+
+
+def sentences_from_lines(values: list[str | None]) -> tuple[list[str], list[Notice]]:
+    """Non-empty, cleaned sentences (at most MAX_SENTENCES) from lines or a CSV column."""
+    sentences = []
+    for value in values:
+        clean, _ = clean_text(value or "", "line")
+        if clean:
+            sentences.append(clean)
+    notices = []
+    if not sentences:
+        notices.append(Notice("error", "The file has no sentences (every line is empty)."))
+    elif len(sentences) > MAX_SENTENCES:
+        notices.append(Notice("warning", f"The file has {len(sentences):,} sentences; the first "
+                                         f"{MAX_SENTENCES:,} are offered."))
+        sentences = sentences[:MAX_SENTENCES]
+    return sentences, notices
