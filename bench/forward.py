@@ -1,0 +1,241 @@
+"""Forward-pass speed: our BERT vs transformers' BertModel (eager attention), in one run.
+
+Both models return every attention map and hidden state (output_attentions=True,
+output_hidden_states=True) on the same inputs, with the same torch threads, under
+torch.inference_mode. Each repetition runs ours then theirs (the order alternating), and
+we report medians, so a load that comes and goes on a shared machine hits both alike and
+cancels in the ratio ("speedup" = their time / ours).
+
+Points, for the default model (all-MiniLM-L6-v2, both loaded from the same folder) and a
+base-shaped random model (the same random weights in both, saved by transformers and loaded
+by our loader):
+  b1_t16 … b1_t512   batch 1 at 16/64/128/512 tokens (EWT text, truncated), milliseconds
+  ewt_sorted_b32     the 2,001 EWT dev sentences sorted by length, batches of 32, tokens/s
+                     (real tokens; padding is work done but not counted as tokens)
+Each point also gives the achieved matmul GFLOP/s (the model's matmul FLOPs over padded
+shapes: per layer 2·T·H·(4H+2I) for the projections and 4·T²·H for attention) as a fraction
+of this machine's plain 1024³ torch.mm rate, which is timed interleaved with the models.
+
+    python bench/forward.py [--threads N] [--quick] [--device cuda --dtype bf16]
+
+prints one JSON line.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # run as a script from anywhere: bert_core is beside bench/
+
+from bert_core import BertConfig, default_checkpoint, load_pretrained  # noqa: E402
+
+EWT_DEV = Path(__file__).resolve().parents[2] / "shared" / "data" / "ud-english-ewt" / "en_ewt-ud-dev.conllu"
+LENGTHS = (16, 64, 128, 512)
+BATCH = 32
+DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+def read_sentences(path: Path = EWT_DEV) -> list[str]:
+    """The `# text = ` lines of a CoNLL-U file, in file order."""
+    prefix = "# text = "
+    with open(path, encoding="utf-8") as lines:
+        return [line[len(prefix):].rstrip("\n") for line in lines if line.startswith(prefix)]
+
+
+def spread(items: list, limit: int | None) -> list:
+    """At most `limit` items taken evenly across the list (all of them for None)."""
+    if limit is None or limit >= len(items):
+        return items
+    step = len(items) / limit
+    return [items[int(i * step)] for i in range(limit)]
+
+
+def matmul_flops(config: BertConfig, batch: int, tokens: int) -> int:
+    """Matmul FLOPs of one encoder forward over a (batch, tokens) padded input."""
+    H, I, T = config.hidden_size, config.intermediate_size, tokens
+    per_layer = 2 * T * H * (4 * H + 2 * I) + 4 * T * T * H  # Q,K,V,out + FFN; QKᵀ and PV
+    return batch * config.num_hidden_layers * per_layer
+
+
+class Timer:
+    """Wall-clock seconds of a call, waiting for the GPU where there is one."""
+
+    def __init__(self, device: torch.device):
+        self.sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+
+    def __call__(self, fn) -> float:
+        self.sync()
+        start = time.perf_counter()
+        fn()
+        self.sync()
+        return time.perf_counter() - start
+
+
+def interleaved(timer: Timer, ours, theirs, reps: int, warmup: int = 1) -> tuple[float, float]:
+    """Median seconds of ours() and theirs(), alternating which goes first each repetition."""
+    for _ in range(warmup):
+        ours(), theirs()
+    ours_s, theirs_s = [], []
+    for rep in range(reps):
+        if rep % 2:
+            theirs_s.append(timer(theirs)), ours_s.append(timer(ours))
+        else:
+            ours_s.append(timer(ours)), theirs_s.append(timer(theirs))
+    return statistics.median(ours_s), statistics.median(theirs_s)
+
+
+def matmul_call(device: torch.device, dtype: torch.dtype, n: int = 1024):
+    a = torch.randn(n, n, device=device, dtype=dtype)
+    b = torch.randn(n, n, device=device, dtype=dtype)
+    return lambda: torch.mm(a, b), 2 * n ** 3
+
+
+def bench_model(ours, theirs, tokenizer, sentences: list[str], *, device, reps: int, batch_reps: int,
+                lengths=LENGTHS, warmup: int = 2) -> tuple[dict, list[float]]:
+    """The points for one pair of models, and the matmul rates timed between its batches."""
+    timer = Timer(device)
+    config = ours.config
+    mm, mm_flops = matmul_call(device, next(ours.parameters()).dtype)
+    mm_rates = []
+
+    def forwards(batch):
+        def run_ours():
+            ours(**batch, output_attentions=True, output_hidden_states=True)
+
+        def run_theirs():
+            theirs(**batch, output_attentions=True, output_hidden_states=True)
+        return run_ours, run_theirs
+
+    results = {}
+    text = " ".join(sentences)
+    for T in lengths:
+        batch = tokenizer([text], truncation=True, max_length=T, return_tensors="pt").to(device)
+        assert batch["input_ids"].shape == (1, T), f"not enough EWT text for {T} tokens"
+        ours_s, theirs_s = interleaved(timer, *forwards(batch), reps, warmup)
+        mm_rates.append(mm_flops / min(timer(mm) for _ in range(3)))
+        flops = matmul_flops(config, 1, T)
+        results[f"b1_t{T}"] = {"ours_ms": ours_s * 1e3, "hf_ms": theirs_s * 1e3, "speedup": theirs_s / ours_s,
+                               "ours_gflops": flops / ours_s / 1e9, "hf_gflops": flops / theirs_s / 1e9}
+
+    pieces = [len(ids) for ids in tokenizer(sentences)["input_ids"]]
+    by_length = [s for _, s in sorted(zip(pieces, sentences), key=lambda pair: pair[0])]
+    batches = [tokenizer(by_length[i:i + BATCH], padding=True, truncation=True, return_tensors="pt").to(device)
+               for i in range(0, len(by_length), BATCH)]
+    ours_total = theirs_total = 0.0
+    flops = tokens = 0
+    forwards(batches[-1])[0](), forwards(batches[-1])[1]()  # warm up on the longest batch
+    for batch in batches:
+        ours_s, theirs_s = interleaved(timer, *forwards(batch), batch_reps, warmup=0)
+        mm_rates.append(mm_flops / timer(mm))
+        ours_total, theirs_total = ours_total + ours_s, theirs_total + theirs_s
+        flops += matmul_flops(config, *batch["input_ids"].shape)
+        tokens += int(batch["attention_mask"].sum())
+    results["ewt_sorted_b32"] = {
+        "sentences": len(sentences), "tokens": tokens,
+        "ours_tok_s": tokens / ours_total, "hf_tok_s": tokens / theirs_total, "speedup": theirs_total / ours_total,
+        "ours_gflops": flops / ours_total / 1e9, "hf_gflops": flops / theirs_total / 1e9,
+    }
+    return results, mm_rates
+
+
+def add_fractions(results: dict, matmul_gflops: float) -> None:
+    for point in results.values():
+        point["fraction_of_matmul"] = point["ours_gflops"] / matmul_gflops
+        point["hf_fraction_of_matmul"] = point["hf_gflops"] / matmul_gflops
+
+
+def hf_model(folder, device, dtype):
+    from transformers import BertModel as HFBertModel
+
+    return HFBertModel.from_pretrained(str(folder), attn_implementation="eager").to(device=device, dtype=dtype).eval()
+
+
+def base_shaped_pair(tokenizer, device, dtype, folder: Path):
+    """A base-shaped transformers BertModel with seeded random weights, and ours loaded from its save."""
+    from transformers import BertConfig as HFBertConfig, BertModel as HFBertModel
+
+    torch.manual_seed(0)
+    theirs = HFBertModel(HFBertConfig(vocab_size=tokenizer.vocab_size, hidden_size=768, num_hidden_layers=12,
+                                      num_attention_heads=12, intermediate_size=3072),
+                         add_pooling_layer=True)
+    theirs.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    ours, _ = load_pretrained(folder, device=device, dtype=dtype)
+    return ours, hf_model(folder, device, dtype)
+
+
+def run(*, threads: int | None = None, device: str = "cpu", dtype: str = "fp32", reps: int = 20,
+        batch_reps: int = 3, sentences: int | None = None, lengths=LENGTHS, quick: bool = False) -> dict:
+    """Benchmark both model pairs; returns the dict that main() prints as JSON."""
+    warmup = 2
+    if quick:
+        reps, batch_reps, warmup = min(reps, 3), 1, 1
+    if threads:
+        torch.set_num_threads(threads)
+    target, torch_dtype = torch.device(device), DTYPES[dtype]
+    texts = spread(read_sentences(), sentences)
+    report = {"machine": machine_name(target), "device": str(target), "dtype": dtype,
+              "threads": torch.get_num_threads(), "torch": torch.__version__}
+    import transformers
+
+    transformers.utils.logging.disable_progress_bar()  # stderr stays clean; the JSON line is the output
+    report["transformers"] = transformers.__version__
+    mm_rates = []
+    with torch.inference_mode():
+        ours, tokenizer = load_pretrained(device=target, dtype=torch_dtype)
+        theirs = hf_model(default_checkpoint(), target, torch_dtype)
+        report["default"], rates = bench_model(ours, theirs, tokenizer, texts, device=target, reps=reps,
+                                               batch_reps=batch_reps, lengths=lengths, warmup=warmup)
+        mm_rates += rates
+        del ours, theirs
+    with tempfile.TemporaryDirectory() as folder, torch.inference_mode():
+        ours, theirs = base_shaped_pair(tokenizer, target, torch_dtype, Path(folder))
+        report["base"], rates = bench_model(ours, theirs, tokenizer, texts, device=target, reps=reps,
+                                            batch_reps=batch_reps, lengths=lengths, warmup=warmup)
+        mm_rates += rates
+    report["matmul_gflops"] = statistics.median(mm_rates) / 1e9
+    add_fractions(report["default"], report["matmul_gflops"])
+    add_fractions(report["base"], report["matmul_gflops"])
+    return report
+
+
+def machine_name(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as info:
+            model = next(line.split(":", 1)[1].strip() for line in info if line.startswith("model name"))
+    except (OSError, StopIteration):
+        model = platform.processor() or platform.machine()
+    return f"{model}, {os.cpu_count()} cores"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: all cores)")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda")
+    parser.add_argument("--dtype", choices=sorted(DTYPES), default="fp32")
+    parser.add_argument("--reps", type=int, default=20, help="repetitions per batch-1 point")
+    parser.add_argument("--batch-reps", type=int, default=3, help="repetitions per EWT batch")
+    parser.add_argument("--lengths", type=int, nargs="+", default=list(LENGTHS), help="batch-1 token counts")
+    parser.add_argument("--sentences", type=int, default=None, help="use this many EWT sentences (default: all)")
+    parser.add_argument("--quick", action="store_true", help="few repetitions: a smoke run, not a measurement")
+    args = parser.parse_args(argv)
+    report = run(threads=args.threads, device=args.device, dtype=args.dtype, reps=args.reps,
+                 batch_reps=args.batch_reps, sentences=args.sentences, lengths=args.lengths, quick=args.quick)
+    print(json.dumps(report))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
