@@ -1,0 +1,461 @@
+"""Contextual word vectors: the same word in different sentences, and word senses across layers.
+
+Conventions (fixed by issue 4; the pages and the README state them):
+- The target is the first whole-word, case-insensitive occurrence of the word in the sentence
+  (the compare page lets the user pick another occurrence).
+- A word's vector at a layer is the mean of the hidden states of its word pieces; layer 0 is the
+  embedding output (token + segment + position, after LayerNorm), layers 1…L the encoder layers.
+- Sense separation is leave-one-out 1-nearest-neighbour accuracy by cosine among the occurrences
+  of the same word (grouped case-insensitively); ties go to the earliest row of the table.
+- The table is CSV or TSV with a header naming the columns word, sense (optional), sentence.
+
+Everything here is plain functions on numpy arrays and our BertModel; the pages cache them and
+the CLI (`python -m app polysemy`) calls them directly, so both show the same numbers.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import re
+from dataclasses import dataclass
+from itertools import combinations
+from pathlib import Path
+from typing import Callable, Iterator
+
+import numpy as np
+import torch
+
+from bert_core import CheckpointError, Encoding, encode
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int], None]  # (done, total)
+
+REQUIRED_COLUMNS = ("word", "sentence")
+BATCH_SIZE = 32
+
+
+# ---------------------------------------------------------------------------------------------
+# Occurrences and pooling
+
+
+def find_occurrences(sentence: str, word: str) -> list[tuple[int, int]]:
+    """Character spans of `word` in `sentence` as a whole word (not inside a longer word), any case."""
+    word = word.strip()
+    if not word:
+        return []
+    pattern = re.compile(rf"(?<!\w){re.escape(word)}(?!\w)", re.IGNORECASE)
+    return [m.span() for m in pattern.finditer(sentence)]
+
+
+def span_pieces(encoding: Encoding, start: int, end: int) -> tuple[int, ...]:
+    """Token positions of the word pieces covering characters start…end (specials excluded);
+    empty if truncation cut them off."""
+    return tuple(i for i, ((a, b), special) in enumerate(zip(encoding.offsets, encoding.special))
+                 if not special and a < end and b > start)
+
+
+def mean_weights(length: int, positions: tuple[int, ...]) -> np.ndarray:
+    """Pooling weights over a sequence: 1/n at each of the n positions, 0 elsewhere."""
+    weights = np.zeros(length, dtype=np.float32)
+    weights[list(positions)] = 1.0 / len(positions)
+    return weights
+
+
+def _padded_batches(encodings: list[Encoding], batch_size: int) -> Iterator[list[int]]:
+    """Indices of the encodings in batches of similar length (sorted, so padding stays small)."""
+    order = sorted(range(len(encodings)), key=lambda i: len(encodings[i]))
+    for start in range(0, len(order), batch_size):
+        yield order[start:start + batch_size]
+
+
+def pool_hidden_states(model, encodings: list[Encoding], weights: list[np.ndarray], *, how: str = "mean",
+                       batch_size: int = BATCH_SIZE, progress: Progress | None = None) -> np.ndarray:
+    """(N, L+1, H) float32: for each encoding, its hidden states at every layer pooled over tokens.
+
+    how="mean": weighted sum with weights[i] (length of encoding i; e.g. 1/n over a word's pieces);
+    how="max": maximum over the tokens whose weight is > 0. Runs in padded batches sorted by
+    length on the model's device (the GPU when there is one); progress(done, total) after each batch.
+    """
+    device = next(model.parameters()).device
+    layers, hidden = model.config.num_hidden_layers + 1, model.config.hidden_size
+    out = np.zeros((len(encodings), layers, hidden), dtype=np.float32)
+    pad = model.config.pad_token_id
+    done = 0
+    for rows in _padded_batches(encodings, batch_size):
+        T = max(len(encodings[i]) for i in rows)
+        ids = torch.full((len(rows), T), pad, dtype=torch.long)
+        types = torch.zeros((len(rows), T), dtype=torch.long)
+        mask = torch.zeros((len(rows), T), dtype=torch.long)
+        pool = torch.zeros((len(rows), T), dtype=torch.float32)
+        for b, i in enumerate(rows):
+            n = len(encodings[i])
+            ids[b, :n] = torch.tensor(encodings[i].input_ids)
+            types[b, :n] = torch.tensor(encodings[i].token_type_ids)
+            mask[b, :n] = 1
+            pool[b, :n] = torch.from_numpy(weights[i])
+        with torch.inference_mode():
+            result = model(ids.to(device), attention_mask=mask.to(device), token_type_ids=types.to(device),
+                           output_hidden_states=True)
+            states = torch.stack(result.hidden_states, dim=1).float()      # (B, L+1, T, H)
+            pool = pool.to(device)
+            if how == "mean":
+                pooled = torch.einsum("blth,bt->blh", states, pool)        # (B, L+1, H)
+            elif how == "max":
+                hidden_out = torch.finfo(states.dtype).min
+                pooled = states.masked_fill((pool <= 0)[:, None, :, None], hidden_out).amax(dim=2)
+            else:
+                raise ValueError(f"pooling must be 'mean' or 'max', not {how!r}")
+        out[rows] = pooled.cpu().numpy()
+        done += len(rows)
+        if progress is not None:
+            progress(done, len(encodings))
+    return out
+
+
+@dataclass(frozen=True)
+class Target:
+    """One occurrence of a word in a sentence, ready for the model."""
+    encoding: Encoding
+    start: int
+    end: int
+    pieces: tuple[int, ...]
+
+
+def locate(tokenizer, sentence: str, word: str, occurrence: int = 0) -> Target | None:
+    """The `occurrence`-th (0: first) whole-word occurrence of `word`, with its word pieces;
+    None if the word is not there or lies beyond the model's 512-piece limit."""
+    spans = find_occurrences(sentence, word)
+    if occurrence >= len(spans):
+        return None
+    start, end = spans[occurrence]
+    encoding = encode(tokenizer, sentence)
+    pieces = span_pieces(encoding, start, end)
+    return Target(encoding, start, end, pieces) if pieces else None
+
+
+def word_vectors(model, targets: list[Target], *, batch_size: int = BATCH_SIZE,
+                 progress: Progress | None = None) -> np.ndarray:
+    """(N, L+1, H): each target's vector at every layer, the mean of its word pieces."""
+    weights = [mean_weights(len(t.encoding), t.pieces) for t in targets]
+    return pool_hidden_states(model, [t.encoding for t in targets], weights, how="mean",
+                              batch_size=batch_size, progress=progress)
+
+
+def static_vectors(model, targets: list[Target]) -> np.ndarray:
+    """(N, H): the static baseline, the mean of the input word-embedding rows of each target's
+    pieces (no position or segment, no context): what word2vec-style vectors would give."""
+    table = model.embeddings.word_embeddings.weight.detach().float().cpu().numpy()
+    return np.stack([table[[t.encoding.input_ids[p] for p in t.pieces]].mean(axis=0) for t in targets])
+
+
+# ---------------------------------------------------------------------------------------------
+# Similarities
+
+
+def cosine_matrix(vectors: np.ndarray) -> np.ndarray:
+    """(n, n) cosine similarities between the rows of (n, H)."""
+    v = np.asarray(vectors, dtype=np.float64)
+    unit = v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-12)
+    return unit @ unit.T
+
+
+def similarity_by_layer(vectors: np.ndarray) -> np.ndarray:
+    """(L+1, n, n): the cosine matrix at every layer of (n, L+1, H) word vectors."""
+    return np.stack([cosine_matrix(vectors[:, layer]) for layer in range(vectors.shape[1])])
+
+
+def nearest_tokens(model, tokenizer, vector: np.ndarray, k: int = 8) -> list[tuple[str, float]]:
+    """The k vocabulary tokens whose INPUT word-embedding rows (embeddings.word_embeddings.weight)
+    are closest by cosine to `vector`; special and [unused…] tokens are left out."""
+    table = model.embeddings.word_embeddings.weight.detach().float().cpu().numpy()
+    unit = table / np.maximum(np.linalg.norm(table, axis=1, keepdims=True), 1e-12)
+    scores = unit @ (vector / max(float(np.linalg.norm(vector)), 1e-12))
+    tokens = tokenizer.convert_ids_to_tokens(list(range(len(scores))))
+    ranked = []
+    for i in np.argsort(-scores):
+        if not (tokens[i].startswith("[") and tokens[i].endswith("]")):
+            ranked.append((tokens[i], float(scores[i])))
+            if len(ranked) == k:
+                break
+    return ranked
+
+
+# ---------------------------------------------------------------------------------------------
+# Sense separation
+
+
+def loo_nearest_neighbours(vectors: np.ndarray) -> np.ndarray:
+    """For each row of (n, H), the index of its most cosine-similar other row; ties go to the
+    earliest row (np.argmax returns the first maximum)."""
+    sims = cosine_matrix(vectors)
+    np.fill_diagonal(sims, -np.inf)
+    return sims.argmax(axis=1)
+
+
+def sense_scores(vectors: np.ndarray, words: list[str], senses: list[str] | None):
+    """Leave-one-out 1-NN sense accuracy and within/between-sense mean cosine, at every layer.
+
+    vectors: (N, L+1, H) in table order; words: each row's word (grouped case-insensitively);
+    senses: each row's sense, or None when the table has no sense column. A word is scored only
+    if its rows carry at least two senses; the overall accuracy is over all rows of scored words.
+    Returns (layers, per_word) in the CLI's JSON shape.
+    """
+    keys = [w.lower() for w in words]
+    groups: dict[str, list[int]] = {}
+    for i, key in enumerate(keys):
+        groups.setdefault(key, []).append(i)
+    scored = {w: rows for w, rows in groups.items() if senses is not None and len({senses[i] for i in rows}) > 1}
+    layers, per_word = [], {w: {"within": [], "between": []} for w in groups}
+    for layer in range(vectors.shape[1]):
+        correct, total, accuracy = 0, 0, {}
+        for word, rows in groups.items():
+            if word not in scored:
+                accuracy[word] = None
+                per_word[word]["within"].append(None)
+                per_word[word]["between"].append(None)
+                continue
+            labels = [senses[i] for i in rows]
+            points = vectors[rows, layer]
+            neighbours = loo_nearest_neighbours(points)
+            hits = sum(labels[i] == labels[j] for i, j in enumerate(neighbours))
+            correct, total = correct + hits, total + len(rows)
+            accuracy[word] = hits / len(rows)
+            sims = cosine_matrix(points)
+            within = [sims[i, j] for i, j in combinations(range(len(rows)), 2) if labels[i] == labels[j]]
+            between = [sims[i, j] for i, j in combinations(range(len(rows)), 2) if labels[i] != labels[j]]
+            per_word[word]["within"].append(float(np.mean(within)) if within else None)
+            per_word[word]["between"].append(float(np.mean(between)) if between else None)
+        layers.append({"layer": layer, "accuracy": correct / total if total else None, "per_word": accuracy})
+    return layers, per_word
+
+
+# ---------------------------------------------------------------------------------------------
+# The table
+
+
+class TableError(ValueError):
+    """A table that cannot be read at all (the message says why and what to do)."""
+
+
+@dataclass(frozen=True)
+class Row:
+    line: int           # line of the file where the row ends (the header is line 1)
+    word: str
+    sense: str | None   # None when the table has no sense column
+    sentence: str
+
+
+@dataclass(frozen=True)
+class Skipped:
+    line: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class Table:
+    rows: list[Row]
+    skipped: list[Skipped]
+    has_senses: bool
+
+
+def _decode(data: bytes) -> str:
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise TableError("the file is UTF-16; save it as UTF-8 (CSV UTF-8 or plain TSV)")
+    if b"\x00" in data[:4096]:
+        raise TableError("the file is binary (it contains NUL bytes), not a CSV/TSV text table")
+    # Undecodable bytes become lone surrogates, so the rows that hold them can be skipped by line
+    return data.decode("utf-8-sig", errors="surrogateescape")
+
+
+def _has_undecodable(text: str) -> bool:
+    return any("\udc80" <= ch <= "\udcff" for ch in text)
+
+
+def read_table(data: bytes, name: str = "") -> Table:
+    """Parse a CSV/TSV table (columns word, sentence and optionally sense, named in a header).
+
+    Raises TableError when nothing can be read (empty, binary, no header, missing columns).
+    Rows that cannot be used are skipped with their line number and the reason: wrong number of
+    fields, not UTF-8, an empty cell, the word not occurring in its sentence as a whole word.
+    """
+    text = _decode(data)
+    if not text.strip():
+        raise TableError("the file is empty")
+    header_line = text.splitlines()[0]
+    if _has_undecodable(header_line):
+        raise TableError("the header is not UTF-8 text; save the file as UTF-8")
+    delimiter = "\t" if name.lower().endswith(".tsv") or "\t" in header_line else ","
+    csv.field_size_limit(10_000_000)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    header = [h.strip().lower() for h in next(reader)]
+    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    if missing:
+        kind = "tab" if delimiter == "\t" else "comma"
+        raise TableError(f"missing column(s) {', '.join(missing)}: the header ({kind}-separated) has "
+                         f"{', '.join(repr(h) for h in header) or 'nothing'}; it needs word, sentence "
+                         "and optionally sense")
+    column = {name: header.index(name) for name in ("word", "sense", "sentence") if name in header}
+    has_senses = "sense" in column
+    rows, skipped = [], []
+    while True:
+        try:
+            fields = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as err:
+            skipped.append(Skipped(reader.line_num, f"malformed CSV ({err})"))
+            continue
+        line = reader.line_num
+        if not any(f.strip() for f in fields):
+            continue  # blank lines are not rows
+        reason = None
+        if len(fields) != len(header):
+            reason = f"has {len(fields)} fields, the header has {len(header)}"
+        elif any(_has_undecodable(f) for f in fields):
+            reason = "not valid UTF-8 text"
+        else:
+            word, sentence = fields[column["word"]].strip(), fields[column["sentence"]].strip()
+            sense = fields[column["sense"]].strip() if has_senses else None
+            if not word or not sentence:
+                reason = "empty word or sentence"
+            elif has_senses and not sense:
+                reason = "empty sense"
+            elif not find_occurrences(sentence, word):
+                reason = f"{word!r} does not occur in the sentence as a whole word"
+        if reason:
+            skipped.append(Skipped(line, reason))
+        else:
+            rows.append(Row(line, word, sense, sentence))
+    return Table(rows, skipped, has_senses)
+
+
+# ---------------------------------------------------------------------------------------------
+# The whole analysis: table → vectors → scores (what the word-senses page and the CLI run)
+
+
+@dataclass
+class SenseAnalysis:
+    model: str
+    rows: list[Row]           # the rows analysed, in table order
+    skipped: list[Skipped]    # rows left out, from reading the table and from the model's 512-piece limit
+    vectors: np.ndarray       # (N, L+1, H) float32
+    layers: list[dict]
+    words: dict[str, dict]
+
+    def to_json(self) -> dict:
+        return {"model": self.model, "items": len(self.rows),
+                "skipped": [{"line": s.line, "reason": s.reason} for s in self.skipped],
+                "layers": self.layers, "words": self.words}
+
+
+def analyse_table(model, tokenizer, table: Table, *, model_name: str, batch_size: int = BATCH_SIZE,
+                  progress: Progress | None = None) -> SenseAnalysis:
+    rows, targets, skipped = [], [], list(table.skipped)
+    for row in table.rows:
+        target = locate(tokenizer, row.sentence, row.word)
+        if target is None:
+            skipped.append(Skipped(row.line, "the word lies beyond the model's 512-word-piece limit"))
+            continue
+        rows.append(row)
+        targets.append(target)
+    skipped.sort(key=lambda s: s.line)
+    if not rows:
+        return SenseAnalysis(model_name, [], skipped, np.zeros((0, model.config.num_hidden_layers + 1,
+                                                                  model.config.hidden_size), np.float32), [], {})
+    vectors = word_vectors(model, targets, batch_size=batch_size, progress=progress)
+    senses = [r.sense for r in rows] if table.has_senses else None
+    layers, words = sense_scores(vectors, [r.word for r in rows], senses)
+    return SenseAnalysis(model_name, rows, skipped, vectors, layers, words)
+
+
+def summary_messages(analysis: SenseAnalysis, table: Table) -> list[str]:
+    """Plain-language notes on what could not be scored (shown by the page, logged by the CLI)."""
+    notes = []
+    if not table.has_senses:
+        notes.append("the table has no sense column: vectors and projections only, no sense accuracy")
+    elif analysis.layers:
+        single = [w for w, acc in analysis.layers[0]["per_word"].items() if acc is None]
+        if single:
+            notes.append(f"one sense only, so no sense accuracy for: {', '.join(single)}")
+    return notes
+
+
+# ---------------------------------------------------------------------------------------------
+# Projections
+
+
+class ProjectionError(ValueError):
+    pass
+
+
+def project(points: np.ndarray, method: str = "pca", dims: int = 2, random_state: int = 0) -> np.ndarray:
+    """(n, dims) coordinates of (n, H) points by PCA or UMAP (cosine metric, fixed random_state).
+
+    UMAP needs at least 5 points (ProjectionError otherwise); PCA works from one point, padding
+    with zeros the dimensions that fewer points cannot span.
+    """
+    n = len(points)
+    if method == "umap":
+        if n < 5:
+            raise ProjectionError(f"UMAP needs at least 5 points, there are {n}")
+        import umap  # slow to import (numba): only when asked for
+
+        reducer = umap.UMAP(n_components=dims, n_neighbors=min(15, n - 1), metric="cosine",
+                            random_state=random_state, init="spectral" if n > dims + 1 else "random")
+        return reducer.fit_transform(np.asarray(points, dtype=np.float32)).astype(np.float64)
+    if method != "pca":
+        raise ValueError(f"projection must be 'pca' or 'umap', not {method!r}")
+    centered = np.asarray(points, dtype=np.float64) - np.mean(points, axis=0)
+    _, _, components = np.linalg.svd(centered, full_matrices=False)
+    # Fix each axis's sign (its largest loading positive) so the picture does not flip between runs
+    top = components[:dims]
+    signs = np.sign(top[np.arange(len(top)), np.abs(top).argmax(axis=1)])
+    coords = centered @ (top * np.where(signs == 0, 1, signs)[:, None]).T
+    return np.pad(coords, ((0, 0), (0, dims - coords.shape[1])))
+
+
+# ---------------------------------------------------------------------------------------------
+# Command line
+
+
+def cli(args) -> int:
+    """python -m app polysemy --data FILE [--model NAME_OR_PATH] --json OUT.json"""
+    from bert_core import DEFAULT_MODEL, load_pretrained
+
+    path = Path(args.data)
+    try:
+        table = read_table(path.read_bytes(), path.name)
+    except OSError as err:
+        log.error("cannot read %s: %s", path, err)
+        return 2
+    except TableError as err:
+        log.error("%s: %s", path, err)
+        return 2
+    for skip in table.skipped:
+        log.warning("%s line %d skipped: %s", path.name, skip.line, skip.reason)
+    if not table.rows:
+        log.error("%s: no usable rows (%d skipped)", path, len(table.skipped))
+        return 2
+    try:
+        model, tokenizer = load_pretrained(None if args.model == DEFAULT_MODEL else args.model)
+    except (CheckpointError, ValueError, OSError) as err:
+        log.error("cannot load model %s: %s", args.model, err)
+        return 2
+    log.info("%d occurrences of %d words on %s", len(table.rows), len({r.word.lower() for r in table.rows}),
+             next(model.parameters()).device)
+    analysis = analyse_table(model, tokenizer, table, model_name=args.model,
+                             progress=lambda done, total: log.debug("%d/%d", done, total))
+    for note in summary_messages(analysis, table):
+        log.warning("%s", note)
+    try:
+        Path(args.json).write_text(json.dumps(analysis.to_json(), indent=1) + "\n", encoding="utf-8")
+    except OSError as err:
+        log.error("cannot write %s: %s", args.json, err)
+        return 2
+    top = analysis.layers[-1]["accuracy"] if analysis.layers else None
+    log.info("wrote %s: %d items, %d skipped, top-layer 1-NN sense accuracy %s", args.json, len(analysis.rows),
+             len(analysis.skipped), "n/a" if top is None else f"{top:.3f}")
+    return 0
