@@ -1,0 +1,39 @@
+"""Points projected to 2-D or 3-D, coloured by a label, with each point's text on hover."""
+from __future__ import annotations
+
+import html
+import textwrap
+
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+
+from .figure_download import figure_download
+
+
+def _hover(text: str) -> str:
+    return "<br>".join(textwrap.wrap(html.escape(text), 60)) or " "
+
+
+def projection_scatter(*, coords: np.ndarray, labels: list[str], hover: list[str], title: str, key: str,
+                       axis_prefix: str = "PC") -> None:
+    """coords: (n, 2) or (n, 3); one trace per distinct label, in order of first appearance."""
+    three_d = coords.shape[1] == 3
+    figure = go.Figure()
+    for label in dict.fromkeys(labels):
+        rows = [i for i, value in enumerate(labels) if value == label]
+        common = dict(name=label, mode="markers", text=[_hover(hover[i]) for i in rows],
+                      hovertemplate="%{text}<extra>" + html.escape(label) + "</extra>")
+        if three_d:
+            figure.add_trace(go.Scatter3d(x=coords[rows, 0], y=coords[rows, 1], z=coords[rows, 2],
+                                          marker=dict(size=4), **common))
+        else:
+            figure.add_trace(go.Scatter(x=coords[rows, 0], y=coords[rows, 1], marker=dict(size=9), **common))
+    axes = [f"{axis_prefix} {i + 1}" for i in range(coords.shape[1])]
+    if three_d:
+        figure.update_layout(scene=dict(xaxis_title=axes[0], yaxis_title=axes[1], zaxis_title=axes[2]))
+    else:
+        figure.update_layout(xaxis_title=axes[0], yaxis_title=axes[1])
+    figure.update_layout(title=title, height=520, legend_title_text="", margin=dict(t=50, l=10, r=10, b=10))
+    st.plotly_chart(figure, key=f"{key}_chart")
+    figure_download(figure=figure, file_name=f"{key}.html", key=key)
