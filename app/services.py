@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from bert_core import DEFAULT_MODEL, BertModel, load_pretrained
+from bert_core import DEFAULT_MODEL, BertModel, encode, load_pretrained
 
-from . import polysemy, sentence_embeddings
+from . import overview, polysemy, sentence_embeddings, tokens, walkthrough
 
 
 @st.cache_resource(max_entries=2, show_spinner="Loading the model…")
@@ -21,9 +21,11 @@ def get_model(name_or_path: str) -> tuple[BertModel, object]:
 # `_points` and `_progress` are not hashed (the leading underscore tells st.cache_data).
 
 @st.cache_data(max_entries=8, show_spinner=False)
-def word_senses(digest: str, name: str, model_name: str, _data: bytes, _progress=None):
-    """(Table, SenseAnalysis) of a word-sense table: exactly what `python -m app polysemy` computes."""
+def word_senses(digest: str, name: str, model_name: str, max_rows: int, _data: bytes, _progress=None):
+    """(Table, SenseAnalysis) of a word-sense table, on its first max_rows usable rows: for files
+    up to that size exactly what `python -m app polysemy` computes."""
     table = polysemy.read_table(_data, name)
+    table = polysemy.Table(table.rows[:max_rows], table.skipped, table.has_senses)
     model, tokenizer = get_model(model_name)
     return table, polysemy.analyse_table(model, tokenizer, table, model_name=model_name, progress=_progress)
 
@@ -37,3 +39,46 @@ def projection(digest: str, model_name: str, word: str, layer: int, method: str,
 def sentence_vectors(sentences: tuple[str, ...], pooling: str, model_name: str, _progress=None):
     model, tokenizer = get_model(model_name)
     return sentence_embeddings.sentence_embeddings(model, tokenizer, list(sentences), pooling, progress=_progress)
+
+
+# Attention pages (issue 3): each keyed by the model name and the sentences, so changing a
+# layer, head or token on a page re-uses the model's numbers instead of running it again.
+
+@st.cache_data(max_entries=16, show_spinner="Running the model…")
+def token_embeddings(model_name: str, text_a: str, text_b: str):
+    """(Encoding, embedding parts by name) for the Tokens and embeddings page."""
+    model, tokenizer = get_model(model_name)
+    enc = encode(tokenizer, text_a, text_b or None)
+    return enc, tokens.embedding_parts(model, enc)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def size_family(model_name: str) -> list[dict]:
+    return tokens.size_family(get_model(model_name)[0], model_name)
+
+
+@st.cache_data(max_entries=8, show_spinner="Running the model…")
+def layer_internals(model_name: str, text_a: str, text_b: str):
+    """(Encoding, walkthrough.LayerInternals) for the Inside one head page."""
+    model, tokenizer = get_model(model_name)
+    enc = encode(tokenizer, text_a, text_b or None)
+    return enc, walkthrough.layer_internals(model, enc)
+
+
+@st.cache_data(max_entries=8, show_spinner="Running the model…")
+def head_overview(model_name: str, text_a: str, text_b: str):
+    """(Encoding, {statistic: (L, nh)}, rollout (L, T, T)) for the Head overview page."""
+    model, tokenizer = get_model(model_name)
+    enc = encode(tokenizer, text_a, text_b or None)
+    attn = overview.attentions(model, enc)
+    return enc, overview.head_patterns(attn, enc.tokens, enc.special), overview.rollout(attn)
+
+
+@st.cache_data(max_entries=32, show_spinner="Switching heads off…")
+def ablation(model_name: str, text_a: str, text_b: str, heads: str):
+    """(T,) cosine similarity per token with the "layer:head" list `heads` switched off."""
+    model, tokenizer = get_model(model_name)
+    enc = encode(tokenizer, text_a, text_b or None)
+    config = model.config
+    switched_off = overview.parse_heads(heads, config.num_hidden_layers, config.num_attention_heads)
+    return overview.ablation_similarity(model, enc, switched_off)
