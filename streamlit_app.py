@@ -12,6 +12,9 @@ pages = {
     "Attention": [
     ],
     "Embeddings": [
+        st.Page("app/pages/word_in_context.py", title="A word in context", icon="🐍"),
+        st.Page("app/pages/word_senses.py", title="Word senses", icon="🧭"),
+        st.Page("app/pages/sentence_embeddings.py", title="Sentence embeddings", icon="🧩"),
     ],
     "Syntax": [
     ],
