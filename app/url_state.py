@@ -35,6 +35,15 @@ def get_bool(name: str, default: bool) -> bool:
     return default
 
 
+def seed_int(key: str, name: str, default: int, lo: int, hi: int) -> None:
+    """Give the widget with session key `key` its first value from ?name= (or `default`), and keep a
+    value it already has inside [lo, hi] (the sentence may have become shorter). Call it before the
+    widget, create the widget with `key=` and no `value=`, then write it back with set_value."""
+    if key not in st.session_state:
+        st.session_state[key] = get_int(name, default, lo, hi)
+    st.session_state[key] = min(max(st.session_state[key], lo), hi)
+
+
 def set_value(name: str, value: int | str | bool | None) -> None:
     """Write ?name=value (booleans as 1/0); None removes the parameter."""
     if value is None:

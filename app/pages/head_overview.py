@@ -1,0 +1,99 @@
+"""Head overview: what every head attends to, attention rollout, and switching heads off."""
+import json
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from app import overview, services, url_state
+from components.head_grid import head_grid
+from components.matrix_heatmap import matrix_heatmap
+
+selection = st.session_state["selection"]
+config = selection.model.config
+L, nh = config.num_hidden_layers, config.num_attention_heads
+enc, patterns, flow = services.head_overview(selection.model_name, selection.text_a, selection.text_b)
+labels = enc.tokens
+
+st.title("Head overview")
+st.markdown(
+    f"Every one of the {L} × {nh} heads on this input, measured the way Clark et al. (2019) describe "
+    "BERT's surface patterns. Each number is a **mean over every query token** ([CLS] and [SEP] included): "
+    "**entropy in bits** of the attention row (0 = all on one token, "
+    f"log₂ {len(enc)} = {np.log2(len(enc)):.1f} = evenly spread), the attention mass on [CLS], on [SEP] "
+    "(all of them), on punctuation pieces, the weight on the previous and the next token, and the mean "
+    "distance Σⱼ pᵢⱼ·|i − j| in word pieces. **Click a cell** (or pick below) to choose a head.")
+
+url_state.seed_int("ho_layer", "layer", 0, 0, L - 1)
+url_state.seed_int("ho_head", "head", 0, 0, nh - 1)
+picked = None
+columns = st.columns(3)
+for index, (name, title) in enumerate(overview.PATTERNS.items()):
+    with columns[index % 3]:
+        bounded = name not in ("entropy", "distance")  # attention masses live in [0, 1]
+        clicked = head_grid(values=patterns[name], title=title, key=f"ho_{name}",
+                            selected=(st.session_state["ho_layer"], st.session_state["ho_head"]),
+                            zmin=0 if bounded else None, zmax=1 if bounded else None)
+        if clicked is not None and clicked != st.session_state.get(f"ho_{name}_last"):
+            st.session_state[f"ho_{name}_last"] = picked = clicked  # a new click, not the lingering selection
+if picked is not None:
+    st.session_state["ho_layer"], st.session_state["ho_head"] = picked
+
+st.subheader("The chosen head")
+left, right, links = st.columns([1, 1, 2])
+layer = left.selectbox("Layer", range(L), key="ho_layer")
+head = right.selectbox("Head", range(nh), key="ho_head")
+url_state.set_value("layer", layer)
+url_state.set_value("head", head)
+with links:
+    st.page_link("app/pages/inside_head.py", label=f"Open layer {layer}, head {head} step by step (Inside one head)",
+                 icon="🔬", query_params=url_state.page_params(layer=layer, head=head))
+st.dataframe(pd.DataFrame({title: [f"{patterns[name][layer, head]:.3f}"] for name, title in overview.PATTERNS.items()}),
+             hide_index=True)
+
+st.header("Attention rollout")
+st.markdown(
+    "Attention mixes tokens layer after layer, so a single layer's weights do not say which **input** "
+    "tokens a position finally draws on. Rollout (Abnar & Zuidema 2020) follows the flow: per layer, "
+    "average the heads, account for the residual connection as **0.5·A + 0.5·I**, renormalise each row to "
+    "sum 1, and multiply through the layers (R₁ = Ã₁, Rₗ = Ãₗ·Rₗ₋₁). Row i of Rₗ: how much of each input "
+    "token has reached token i after layer l.")
+url_state.seed_int("ho_rollout_layer", "rollout", L, 1, L)
+rollout_layer = st.slider("After layer", 1, L, key="ho_rollout_layer")
+url_state.set_value("rollout", rollout_layer)
+matrix_heatmap(values=flow[rollout_layer - 1], rows=labels, columns=[f"{i}: {t}" for i, t in enumerate(labels)],
+               title=f"Rollout after layer {rollout_layer} (rows: tokens, columns: input tokens)",
+               colorscale="Blues", zmid=None, key="ho_rollout")
+
+st.header("Head ablation")
+st.markdown("Switch heads off (their output is set to zero, bert_core's head_mask) and compare the last "
+            "layer's output, token by token, with the intact model's: cosine similarity 1 = unchanged.")
+options = [f"{l}:{h}" for l in range(L) for h in range(nh)]
+if "ho_off" not in st.session_state:
+    st.session_state["ho_off"] = [f"{l}:{h}" for l, h in
+                                  overview.parse_heads(st.query_params.get("off", f"{layer}:{head}"), L, nh)]
+switched_off = st.multiselect("Heads switched off (layer:head)", options, key="ho_off")
+url_state.set_value("off", ",".join(switched_off))
+if switched_off:
+    similarity = services.ablation(selection.model_name, selection.text_a, selection.text_b, ",".join(switched_off))
+    ablation_table = pd.DataFrame({"token": [f"{i}: {t}" for i, t in enumerate(labels)], "cosine": similarity})
+    st.bar_chart(ablation_table, x="token", y="cosine", sort=False, height=300)
+    st.caption(f"Mean cosine similarity {similarity.mean():.4f}; lowest {similarity.min():.4f} "
+               f"at “{labels[int(similarity.argmin())]}”.")
+    st.download_button("Ablation (CSV)", ablation_table.to_csv(index=False), "ablation.csv", "text/csv",
+                       on_click="ignore", icon=":material/download:")
+else:
+    st.info("Pick one or more heads to switch off.")
+
+
+
+def rollout_json() -> str:  # built only when the button is pressed: L × T × T numbers
+    return json.dumps({"tokens": labels, "residual": 0.5, "rollout": np.round(flow, 6).tolist()})
+
+
+stats = pd.DataFrame([{"layer": l, "head": h, **{name: float(patterns[name][l, h]) for name in overview.PATTERNS}}
+                      for l in range(L) for h in range(nh)])
+one, two = st.columns(2)
+one.download_button("Head statistics (CSV)", stats.to_csv(index=False), "head_overview.csv", "text/csv",
+                    on_click="ignore", icon=":material/download:")
+two.download_button("Rollout, every layer (JSON)", rollout_json, "rollout.json", "application/json", on_click="ignore", icon=":material/download:")

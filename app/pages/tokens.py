@@ -1,0 +1,81 @@
+"""Tokens and embeddings: word pieces, ids, segments, positions, E = T + S + P, the model card."""
+import json
+
+import pandas as pd
+import streamlit as st
+
+from app import services, tokens, url_state
+from components.matrix_heatmap import matrix_heatmap
+from components.stacked_parts import stacked_parts
+
+selection = st.session_state["selection"]
+model = selection.model
+enc, parts = services.token_embeddings(selection.model_name, selection.text_a, selection.text_b)
+labels = enc.tokens
+
+st.title("Tokens and embeddings")
+st.markdown(
+    "BERT does not read words: its WordPiece tokenizer cuts the text into **pieces** from a fixed "
+    f"vocabulary of {model.config.vocab_size:,}. A piece that continues a word starts with `##`. "
+    "`[CLS]` opens the input and `[SEP]` closes each sentence; the **segment** says which sentence "
+    "(A or B) a piece belongs to and the **position** counts from 0.")
+
+rows = pd.DataFrame(tokens.token_rows(enc))
+st.dataframe(rows, hide_index=True, height=min(38 + 35 * len(rows), 420))
+st.caption(f"{len(enc)} pieces" + (" (truncated at the model's limit)" if enc.truncated else ""))
+
+st.header("The input embedding: E = T + S + P, then LayerNorm")
+st.markdown(
+    "Each piece looks up three learned vectors of the model's width and adds them: its **token** "
+    "embedding T (one row per vocabulary entry), its **segment** embedding S (A or B) and its "
+    "**position** embedding P (one per position 0…511). LayerNorm then rescales the sum; that is "
+    "what layer 1 reads.")
+view = st.radio("Show", ["Size of each part (norm ‖·‖)", "Share of E carried by each part"], horizontal=True,
+                key="tokens_view")
+norms = tokens.part_norms(parts)
+if view.startswith("Size"):
+    stacked_parts(tokens=labels, parts={tokens.PART_LABELS[p]: norms[p] for p in ("token", "segment", "position")},
+                  totals={"‖E‖": norms["summed"], "‖LayerNorm(E)‖": norms["normalized"]},
+                  title="Norm of each part, per piece (bars stack; markers: the sum and after LayerNorm)",
+                  y_title="Euclidean norm", key="tokens_norms")
+    st.caption("The bars add the parts' lengths; ‖E‖ is shorter than their total because the parts point in "
+               "different directions. LayerNorm puts every piece at the same scale.")
+else:
+    shares = tokens.part_shares(parts)
+    stacked_parts(tokens=labels, parts={tokens.PART_LABELS[p]: shares[p] for p in shares}, totals={},
+                  title="Share of E along each part: ⟨part, E⟩ / ‖E‖² (the three add up to 1)",
+                  y_title="share of E", key="tokens_shares")
+    st.caption("A part's share is the length of its shadow on E, as a fraction of E. Negative: it points away from E.")
+
+first = url_state.get_int("dims", 32, 4, model.config.hidden_size)
+dims = st.slider("Dimensions shown", 4, model.config.hidden_size, first, key="tokens_dims")
+url_state.set_value("dims", dims)
+part = st.selectbox("Vector", list(tokens.PART_LABELS), format_func=tokens.PART_LABELS.get, index=3, key="tokens_part")
+matrix_heatmap(values=parts[part][:, :dims], rows=labels, columns=[str(d) for d in range(dims)],
+               title=f"{tokens.PART_LABELS[part]}: the first {dims} of {model.config.hidden_size} dimensions",
+               key="tokens_vectors")
+
+st.header("The model")
+card, family = st.columns([1, 2])
+with card:
+    st.dataframe(pd.DataFrame(tokens.model_card(model).items(), columns=["", selection.model_name]).astype(str),
+                 hide_index=True)
+with family:
+    st.dataframe(pd.DataFrame(services.size_family(selection.model_name)), hide_index=True,
+                 column_config={"parameters": st.column_config.NumberColumn(format="localized")})
+    st.caption("The BERT size family (Turc et al. 2019: tiny … medium; Devlin et al. 2019: base, large), "
+               "parameters of the encoder, embeddings and pooler counted by building each model on PyTorch's "
+               "meta device; this model's count comes from its own tensors.")
+
+
+
+def vectors_json() -> str:  # built only when the button is pressed: 5 × T × H numbers
+    return json.dumps({"tokens": labels, **{p: parts[p].round(6).tolist() for p in tokens.PARTS}})
+
+
+table = rows.assign(**{f"norm_{p}": norms[p] for p in tokens.PARTS})
+one, two = st.columns(2)
+one.download_button("Pieces and norms (CSV)", table.to_csv(index=False), "tokens.csv", "text/csv",
+                    on_click="ignore", icon=":material/download:")
+two.download_button("Embedding vectors (JSON)", vectors_json, "embeddings.json", "application/json",
+                    on_click="ignore", icon=":material/download:")
