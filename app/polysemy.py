@@ -33,6 +33,19 @@ log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]  # (done, total)
 
+# Presets of the compare page: a word and sentences that use it in different senses
+PRESETS: dict[str, list[str]] = {
+    "python": ["I love my pet Python", "I love coding in Python", "The python swallowed a rabbit whole.",
+               "She wrote a short Python script to rename the photos."],
+    "fair": ["He didn't receive fair treatment", "Fun fair in New York city this summer",
+             "The referee was strict but fair.", "We rode the Ferris wheel at the county fair."],
+    "bank": ["I need to go to the bank to deposit this cheque.", "We had a picnic on the bank of the river.",
+             "The bank raised its interest rates.", "The boat drifted toward the muddy bank."],
+    "bat": ["A bat flew out of the cave at dusk.", "He swung the bat and hit the ball over the fence.",
+            "The bat uses echolocation to find insects."],
+    "spring": ["The cherry trees blossom every spring.", "The mattress has a broken spring.",
+               "We drank cold water from a mountain spring.", "In spring the days get longer."],
+}
 REQUIRED_COLUMNS = ("word", "sentence")
 BATCH_SIZE = 32
 

@@ -12,6 +12,16 @@ from bert_core import encode
 
 from .polysemy import BATCH_SIZE, Progress, mean_weights, pool_hidden_states
 
+EXAMPLE_SENTENCES = [
+    "I love my pet Python",
+    "I love coding in Python",
+    "The snake swallowed a rabbit whole.",
+    "She wrote a short script to rename all the photos.",
+    "A man is playing a guitar on stage.",
+    "Someone is playing music in front of a crowd.",
+    "The central bank raised interest rates again.",
+    "Inflation pushed the price of bread up this year.",
+]
 POOLINGS = {"mean": "mean of all tokens (attention-mask weighted)", "cls": "[CLS] vector",
             "max": "max over all tokens"}
 

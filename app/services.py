@@ -31,7 +31,8 @@ def word_senses(digest: str, name: str, model_name: str, max_rows: int, _data: b
 
 
 @st.cache_data(max_entries=32, show_spinner="Projecting…")
-def projection(digest: str, model_name: str, word: str, layer: int, method: str, dims: int, _points):
+def projection(digest: str, model_name: str, subset: str, layer: int, method: str, dims: int, _points):
+    """polysemy.project of the points `subset` (a word, a pooling) picks from the data `digest` names."""
     return polysemy.project(_points, method, dims)
 
 

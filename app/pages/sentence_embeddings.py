@@ -1,0 +1,95 @@
+"""Sentence embeddings: [CLS], mean and max pooling at a chosen layer, their similarities and a 2-D map."""
+import hashlib
+
+import pandas as pd
+import streamlit as st
+
+from app import inputs, polysemy, services
+from app.sentence_embeddings import EXAMPLE_SENTENCES, POOLINGS
+from components.projection import projection_scatter
+from components.similarity_heatmap import similarity_heatmap
+
+MAX_HEATMAP = 60
+
+selection = st.session_state["selection"]
+L = selection.model.config.num_hidden_layers
+
+st.title("Sentence embeddings")
+st.markdown(
+    "One vector per sentence, pooled from the token vectors of a layer (layer 0 = embedding output): "
+    "the **[CLS]** token's vector, the **mean** of all tokens the attention mask keeps ([CLS] and [SEP] "
+    "included; what all-MiniLM-L6-v2 was trained for, on its last layer), or the **max** over the same tokens.")
+
+source = st.radio("Sentences", ["Type them", "Upload a file"], horizontal=True, key="se_source")
+if source == "Type them":
+    with st.form("se_form"):
+        typed = st.text_area("One sentence per line", value="\n".join(EXAMPLE_SENTENCES), height=200, key="se_text")
+        st.form_submit_button("Embed", type="primary")
+    sentences, notices = inputs.sentences_from_lines(typed.splitlines())
+else:
+    upload = st.file_uploader("A .txt file (one sentence per line) or a .csv with a 'sentence' or 'text' column",
+                              type=["txt", "csv", "tsv"], key="se_upload")
+    if upload is None:
+        st.info("Upload a file of sentences.")
+        st.stop()
+    text, notices = inputs.decode_upload(upload.name, upload.getvalue())
+    lines = []
+    if text is not None and upload.name.lower().endswith((".csv", ".tsv")):
+        rows, columns, more = inputs.read_csv(text)
+        notices += more
+        column = inputs.text_column(columns) if columns else None
+        if columns and column is None:
+            notices.append(inputs.Notice("error", f"{upload.name} has no 'sentence' or 'text' column "
+                                                  f"(its columns: {', '.join(columns)})."))
+        lines = [row.get(column) for row in rows] if column else []
+    elif text is not None:
+        lines = text.splitlines()
+    sentences = []
+    if not any(n.level == "error" for n in notices):
+        sentences, more = inputs.sentences_from_lines(lines)
+        notices += more
+for notice in notices:
+    getattr(st, notice.level)(notice.text)
+if len(sentences) < 2:
+    if not any(n.level == "error" for n in notices):
+        st.error("Give at least two non-empty sentences to compare.")
+    st.stop()
+
+left, right = st.columns(2)
+pooling = left.radio("Pooling", list(POOLINGS), format_func=POOLINGS.get, horizontal=True, key="se_pooling")
+layer = right.slider("Layer", 0, L, L, key="se_layer")
+bar = st.progress(0.0, text="Embedding…")
+embeddings = services.sentence_vectors(
+    tuple(sentences), pooling, selection.model_name,
+    _progress=lambda done, total: bar.progress(done / total, text=f"Embedding: {done:,}/{total:,} sentences"))
+bar.empty()
+at_layer = embeddings[:, layer]
+labels = [f"S{i + 1}" for i in range(len(sentences))]
+
+if len(sentences) > MAX_HEATMAP:
+    st.info(f"{len(sentences)} sentences: the heatmap shows the first {MAX_HEATMAP}; the map and the downloads have all.")
+shown = min(len(sentences), MAX_HEATMAP)
+similarity = polysemy.cosine_matrix(at_layer)
+similarity_heatmap(matrix=similarity[:shown, :shown], labels=labels[:shown], hover=sentences[:shown],
+                   title=f"Cosine similarity, {POOLINGS[pooling]}, layer {layer}", key="se_heatmap")
+
+method = st.radio("Map", ["PCA", "UMAP"], horizontal=True, key="se_method")
+digest = hashlib.sha256("\n".join(sentences).encode()).hexdigest()
+try:
+    coords = services.projection(digest, selection.model_name, pooling, layer, method.lower(), 2, _points=at_layer)
+except polysemy.ProjectionError as err:
+    st.info(f"{err}: showing PCA instead.")
+    method, coords = "PCA", services.projection(digest, selection.model_name, pooling, layer, "pca", 2, _points=at_layer)
+projection_scatter(coords=coords, labels=["sentence"] * len(sentences),
+                   hover=[f"{label}: {s}" for label, s in zip(labels, sentences)], key="se_map",
+                   axis_prefix="UMAP" if method == "UMAP" else "PC",
+                   title=f"The sentences in 2-D ({method} of the layer-{layer} embeddings)")
+
+vectors = pd.DataFrame(at_layer, columns=[f"d{k}" for k in range(at_layer.shape[1])])
+vectors.insert(0, "sentence", sentences)
+one, two = st.columns(2)
+one.download_button("Embeddings (CSV)", vectors.to_csv(index=False), f"sentence_embeddings_{pooling}_layer{layer}.csv",
+                    "text/csv", on_click="ignore", icon=":material/download:")
+two.download_button("Similarity matrix (CSV)", pd.DataFrame(similarity, index=sentences, columns=sentences).to_csv(),
+                    f"sentence_similarity_{pooling}_layer{layer}.csv", "text/csv", on_click="ignore",
+                    icon=":material/download:")

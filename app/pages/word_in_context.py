@@ -1,0 +1,118 @@
+"""Compare a word across sentences: its vector at every layer, cosine similarities, nearest tokens."""
+import json
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from app import inputs, polysemy
+from components.layer_lines import layer_lines
+from components.similarity_heatmap import similarity_heatmap
+
+MAX_SENTENCES = 12
+
+selection = st.session_state["selection"]
+model, tokenizer = selection.model, selection.tokenizer
+L = model.config.num_hidden_layers
+
+st.title("A word in context")
+st.markdown(
+    "Unlike word2vec's one vector per word, BERT gives a word a different vector in every sentence. "
+    "The word's vector is the **mean of its word pieces** at each layer; **layer 0 is the embedding "
+    "output** (token + position + segment, normalised), layers 1…L the encoder layers. The target is the "
+    "first whole-word, case-insensitive occurrence; where a sentence has it more than once, pick which.")
+
+
+def _use_preset() -> None:
+    name = st.session_state["wic_preset"]
+    if name in polysemy.PRESETS:
+        st.session_state["wic_word"] = name
+        st.session_state["wic_text"] = "\n".join(polysemy.PRESETS[name])
+
+
+if "wic_word" not in st.session_state:
+    st.session_state["wic_preset"] = "python"
+    _use_preset()
+st.selectbox("Preset", [*polysemy.PRESETS, "(your own)"], key="wic_preset", on_change=_use_preset)
+with st.form("wic_form"):
+    st.text_input("Word", key="wic_word")
+    st.text_area("Sentences that contain it, one per line", key="wic_text", height=130)
+    st.form_submit_button("Compare", type="primary")
+
+word = " ".join(st.session_state["wic_word"].split())
+lines = [inputs.clean_text(line, "sentence")[0] for line in st.session_state["wic_text"].splitlines()]
+sentences = [line for line in lines if line]
+if not word:
+    st.error("Type the word to compare.")
+    st.stop()
+if len(sentences) > MAX_SENTENCES:
+    st.warning(f"{len(sentences)} sentences: comparing the first {MAX_SENTENCES} (the Word senses page takes thousands).")
+    sentences = sentences[:MAX_SENTENCES]
+
+targets, labels, texts = [], [], []
+for number, sentence in enumerate(sentences, start=1):
+    spans = polysemy.find_occurrences(sentence, word)
+    if not spans:
+        st.warning(f"Sentence {number} does not contain “{word}” as a whole word, so it is left out: “{sentence[:120]}”")
+        continue
+    occurrence = 0
+    if len(spans) > 1:
+        occurrence = st.radio(
+            f"Sentence {number} has “{word}” {len(spans)} times: which one?", range(len(spans)), horizontal=True,
+            key=f"wic_occurrence_{number}_{sentence}",
+            format_func=lambda k, s=sentence, sp=spans: f"{k + 1}: …{s[max(0, sp[k][0] - 25):sp[k][0]]}"
+                                                        f"[{s[sp[k][0]:sp[k][1]]}]{s[sp[k][1]:sp[k][1] + 25]}…")
+    target = polysemy.locate(tokenizer, sentence, word, occurrence)
+    if target is None:
+        st.warning(f"In sentence {number} the word lies beyond the model's 512 word pieces, so it is left out.")
+        continue
+    targets.append(target)
+    labels.append(f"S{number}")
+    texts.append(sentence)
+if len(targets) < 2:
+    st.error(f"Give at least two sentences that contain “{word}” to compare.")
+    st.stop()
+
+vectors = polysemy.word_vectors(model, targets)
+static = polysemy.static_vectors(model, targets)
+similarities = polysemy.similarity_by_layer(vectors)          # (L+1, n, n)
+static_similarity = polysemy.cosine_matrix(static)
+st.dataframe(pd.DataFrame({"": labels, "sentence": texts,
+                           "word pieces": [" ".join(t.encoding.tokens[p] for p in t.pieces) for t in targets]}),
+             hide_index=True)
+
+layer = st.slider("Layer", 0, L, L, key="wic_layer")
+left, right = st.columns(2)
+with left:
+    similarity_heatmap(matrix=similarities[layer], labels=labels, hover=texts,
+                       title=f"Cosine similarity of “{word}” at layer {layer}", key="wic_heatmap")
+with right:
+    pairs = [(i, j) for i in range(len(labels)) for j in range(i + 1, len(labels))]
+    series = {f"{labels[i]}–{labels[j]}": similarities[:, i, j].tolist() for i, j in pairs}
+    static_values = {f"static {labels[i]}–{labels[j]}": static_similarity[i, j] for i, j in pairs}
+    if np.ptp(list(static_values.values())) < 1e-6:  # the same pieces everywhere: one line says it all
+        static_values = {"static input embedding (every pair)": next(iter(static_values.values()))}
+    layer_lines(series=series, references={name: [value] * (L + 1) for name, value in static_values.items()},
+                title="Similarity against layer", y_title="cosine similarity", key="wic_lines")
+st.caption("Dashed: the static baseline, the cosine of the input word-embedding rows of the pieces "
+           "(no position, no context), what a word2vec-style table would give in every sentence.")
+
+st.subheader(f"Nearest vocabulary tokens at layer {layer}")
+st.caption("Cosine between the contextual vector and each row of the model's input word-embedding matrix "
+           "(embeddings.word_embeddings.weight); special and [unused] tokens are left out.")
+nearest = [polysemy.nearest_tokens(model, tokenizer, vectors[i, layer]) for i in range(len(targets))]
+st.dataframe(pd.DataFrame({"": labels, "sentence": texts,
+                           "nearest tokens (cosine)": [", ".join(f"{tok} ({cos:.2f})" for tok, cos in row)
+                                                       for row in nearest]}), hide_index=True)
+
+vector_table = pd.DataFrame(
+    [[label, text, layer_index, *vectors[i, layer_index]] for i, (label, text) in enumerate(zip(labels, texts))
+     for layer_index in range(L + 1)],
+    columns=["label", "sentence", "layer", *[f"d{k}" for k in range(vectors.shape[2])]])
+scores = {"word": word, "sentences": dict(zip(labels, texts)),
+          "similarity_by_layer": similarities.tolist(), "static_similarity": static_similarity.tolist()}
+one, two = st.columns(2)
+one.download_button("Vectors (CSV)", vector_table.to_csv(index=False), "word_vectors.csv", "text/csv",
+                    on_click="ignore", icon=":material/download:")
+two.download_button("Similarities (JSON)", json.dumps(scores, indent=1), "word_similarities.json",
+                    "application/json", on_click="ignore", icon=":material/download:")
