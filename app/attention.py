@@ -1,0 +1,139 @@
+"""Attention as numbers: one forward per input, then the views people ask bertviz for.
+
+Plain functions, no Streamlit. Every view starts from the (L, nh, T, T) attention of one
+forward and applies, in this order:
+1. hide [CLS]/[SEP]: drop their rows and columns; with `renormalize`, each remaining row is
+   divided by its remaining sum so it is a distribution again (without, rows sum to < 1);
+2. merge word pieces into words (app.wordlevel's convention: attention TO a word is the SUM
+   over its pieces, FROM a word the MEAN over its pieces); a shown [CLS]/[SEP] stays a unit;
+3. a sentence filter for pairs, bertviz's convention: sentence A is [CLS] A [SEP] (segment 0),
+   sentence B is B [SEP] (segment 1); "A→B" keeps rows (from) in A and columns (to) in B.
+   Filtered rows are not renormalised.
+Rows attend to columns: weights[..., i, j] is how much token i attends to token j.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from bert_core import Encoding, encode
+
+from .overview import attentions
+from .wordlevel import word_attention, word_ids_from_pieces, word_maps
+
+DIRECTIONS = ("All", "A→A", "A→B", "B→A", "B→B")
+_SEGMENTS = {"A": 0, "B": 1}
+
+
+@dataclass(frozen=True)
+class AttentionRun:
+    """One forward: the encoding and every layer's attention, (L, nh, T, T) float32 on the CPU."""
+    encoding: Encoding
+    attentions: np.ndarray
+
+    @property
+    def num_layers(self) -> int:
+        return self.attentions.shape[0]
+
+    @property
+    def num_heads(self) -> int:
+        return self.attentions.shape[1]
+
+
+@dataclass(frozen=True)
+class AttentionView:
+    """Attention after the toggles: weights (…, rows, cols), a label and a segment per row and column."""
+    weights: np.ndarray
+    from_labels: list[str]
+    to_labels: list[str]
+    from_segments: list[int]
+    to_segments: list[int]
+
+
+def run_attention(model, tokenizer, text_a: str, text_b: str = "") -> AttentionRun:
+    """Tokenize (truncating past 512 pieces, see Encoding.truncated) and run the model once."""
+    encoding = encode(tokenizer, text_a, text_b or None)
+    return AttentionRun(encoding, attentions(model, encoding))
+
+
+def hide_special(weights: np.ndarray, special: list[bool], renormalize: bool) -> tuple[np.ndarray, list[int]]:
+    """Drop the rows and columns of special tokens; returns the weights and the positions kept."""
+    kept = [i for i, s in enumerate(special) if not s]
+    weights = weights[..., kept, :][..., kept]
+    if renormalize:
+        weights = weights / np.maximum(weights.sum(-1, keepdims=True), np.finfo(weights.dtype).tiny)
+    return weights, kept
+
+
+def merge_pieces(weights: np.ndarray, units: list[tuple[int, ...]]) -> np.ndarray:
+    """(…, T, T) → (…, U, U): unit u is the tokens units[u] (positions into the T axis);
+    TO a unit = sum over its tokens, FROM a unit = mean over its tokens."""
+    maps = word_maps(word_ids_from_pieces(units, weights.shape[-1]), len(units))
+    return word_attention(torch.from_numpy(np.ascontiguousarray(weights)), maps).numpy()
+
+
+def _units(encoding: Encoding, kept: list[int]) -> list[tuple[int, ...]]:
+    """Words (their pieces) and shown special tokens (alone), in reading order, as positions into `kept`."""
+    index = {position: i for i, position in enumerate(kept)}
+    groups = [tuple(index[p] for p in word.pieces if p in index) for word in encoding.words]
+    groups += [(index[p],) for p in kept if encoding.special[p]]
+    return sorted((g for g in groups if g), key=lambda g: g[0])
+
+
+def select_direction(view: AttentionView, direction: str) -> AttentionView:
+    """Keep rows from one sentence and columns to one sentence ("A→B"); "All" keeps everything."""
+    if direction == "All":
+        return view
+    if direction not in DIRECTIONS:
+        raise ValueError(f"direction must be one of {DIRECTIONS}, not {direction!r}")
+    source, target = (_SEGMENTS[side] for side in direction.split("→"))
+    rows = [i for i, s in enumerate(view.from_segments) if s == source]
+    cols = [j for j, s in enumerate(view.to_segments) if s == target]
+    return AttentionView(view.weights[..., rows, :][..., cols],
+                         [view.from_labels[i] for i in rows], [view.to_labels[j] for j in cols],
+                         [source] * len(rows), [target] * len(cols))
+
+
+def attention_view(run: AttentionRun, layer: int | None = None, *, hide_specials: bool = False,
+                   renormalize: bool = False, merge_words: bool = False, direction: str = "All") -> AttentionView:
+    """The attention a view shows: one layer (nh, R, C), or all layers (L, nh, R, C) for layer=None."""
+    enc = run.encoding
+    weights = run.attentions if layer is None else run.attentions[layer]
+    kept = list(range(len(enc)))
+    if hide_specials:
+        weights, kept = hide_special(weights, enc.special, renormalize)
+    labels = [enc.tokens[p] for p in kept]
+    segments = [enc.token_type_ids[p] for p in kept]
+    if merge_words:
+        units = _units(enc, kept)
+        weights = merge_pieces(weights, units)
+        labels = [_unit_label(enc, [kept[i] for i in unit]) for unit in units]
+        segments = [segments[unit[0]] for unit in units]
+    view = AttentionView(np.asarray(weights, dtype=np.float32), labels, labels, segments, segments)
+    return select_direction(view, direction)
+
+
+def _unit_label(encoding: Encoding, positions: list[int]) -> str:
+    """A word's label: its pieces joined without the ## markers ("pet", "python"); a special stays itself."""
+    return "".join(encoding.tokens[p].removeprefix("##") for p in positions)
+
+
+def head_csv(view: AttentionView, head: int) -> str:
+    """One head's matrix as CSV: a header row of to-tokens, then one row per from-token."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["from \\ to", *view.to_labels])
+    for label, row in zip(view.from_labels, view.weights[head]):
+        writer.writerow([label, *(f"{w:.6g}" for w in row)])
+    return buffer.getvalue()
+
+
+def head_json(view: AttentionView, head: int, **about) -> str:
+    """One head's matrix as JSON, with `about` (model, sentences, layer, toggles) alongside."""
+    return json.dumps({**about, "head": head, "from_tokens": view.from_labels, "to_tokens": view.to_labels,
+                       "weights": np.round(view.weights[head].astype(float), 6).tolist()}, ensure_ascii=False)

@@ -1,0 +1,1 @@
+"""Visual components: keyword-only functions, one visual per module, never loading models."""

@@ -1,0 +1,143 @@
+"""bertviz's head view and model view, offline and compact.
+
+bertviz's own JavaScript (head_view.js, model_view.js of the installed package) draws the views;
+d3 and jQuery are inlined from components/static/ instead of being fetched from a CDN. bertviz
+embeds all L·nh·T² weights as JSON (hundreds of MB at 512 tokens); here the document carries
+only what the view shows, packed (see pack_attention):
+- the head view gets ONE layer; the model view all layers;
+- per row, only the weights of at least MIN_WEIGHT (a line is drawn with opacity = weight, so
+  fainter ones are invisible), quantised to 1/255 and stored as uint8, their columns as uint16,
+  base64-encoded; components/static/bertviz_shim.js expands them into the arrays bertviz expects;
+- lines are drawn only where they are visible: the head view draws a line at opacity
+  weight / heads shown, and keeps those of at least MIN_OPACITY (redrawn when heads are
+  toggled); the model view's thumbnails keep weights of at least THUMBNAIL_MIN_WEIGHT. This keeps
+  the number of SVG elements, and the drawing time, small at 512 tokens.
+Exact values are in the heatmap (components/attention_heatmap.py) and the CSV/JSON downloads.
+"""
+from __future__ import annotations
+
+import base64
+import json
+from functools import cache
+from importlib import resources
+
+import numpy as np
+
+from .html import embed, inline_script, standalone_document
+
+MIN_WEIGHT = 0.01
+MIN_OPACITY = 0.01
+THUMBNAIL_MIN_WEIGHT = 0.1
+_FONT = "font-family:'Helvetica Neue', Helvetica, Arial, sans-serif"
+_LIBRARIES = ("d3.min.js", "jquery.min.js", "bertviz_shim.js")
+
+# What changes in bertviz 1.4.1's scripts, as (old, new, how many times): no require.js paths
+# to a CDN (bertviz_shim.js hands the inlined libraries over); lines come from
+# linksOf(row, min) ({j: column, w: weight}) instead of every column (the head view draws a
+# line at opacity weight / heads shown, so it keeps those of at least MIN_OPACITY), and
+# transpose accepts Float32Array rows. A bertviz release that changes these lines fails loudly (see _patched).
+_NO_CDN = ("""require.config({
+  paths: {
+      d3: 'https://cdnjs.cloudflare.com/ajax/libs/d3/5.7.0/d3.min',
+    jquery: 'https://cdnjs.cloudflare.com/ajax/libs/jquery/2.0.0/jquery.min',
+  }
+});""", "// d3 and jQuery are inlined in this document (components/static/), not fetched from a CDN.", 1)
+_HEAD_VIEW_PATCHES = (
+    _NO_CDN,
+    ('.attr("left-token-index", (d, i) => i)\n            .selectAll("line")\n            .data(d => d)',
+     f'.attr("left-token-index", (d, i) => i)\n            .selectAll("line")\n            .data(d => linksOf(d, {MIN_OPACITY} * activeHeads()))', 1),
+    # Showing or hiding a head changes which lines are visible: redraw them, not just their opacity.
+    ("updateCheckboxes();\n            updateAttention(svg);",
+     "updateCheckboxes();\n            renderAttention(svg, config.attention[config.filter].attn[config.layer_seq]);", 2),
+    ("(d, rightTokenIndex) => TEXT_TOP + rightTokenIndex * BOXHEIGHT", "d => TEXT_TOP + d.j * BOXHEIGHT", 1),
+    ('.attr("right-token-index", (d, i) => i)', '.attr("right-token-index", d => d.j)', 1),
+    ("return d / activeHeads()", "return d.w / activeHeads()", 1),
+    ("return mat[0].map(function (col, i) {", "return Array.from(mat[0], function (col, i) {", 1),
+)
+_LINES_OF_ROW = ".data(function (d) { // Loop over all target tokens\n                    return d;\n                })"
+_MODEL_VIEW_PATCHES = (
+    _NO_CDN,
+    (_LINES_OF_ROW, f".data(d => linksOf(d, {THUMBNAIL_MIN_WEIGHT}))", 1),  # first: the thumbnails
+    (_LINES_OF_ROW, f".data(d => linksOf(d, {MIN_WEIGHT}))", 1),            # then: the detail on click
+    ("(targetIndex + .5)", "(d.j + .5)", 2),
+    ('.attr("stroke-opacity", function (d) {\n                    return d;', '.attr("stroke-opacity", function (d) {\n                    return d.w;', 2),
+)
+
+
+@cache
+def _patched(script: str) -> str:
+    source = resources.files("bertviz").joinpath(script).read_text(encoding="utf-8")
+    patches = _HEAD_VIEW_PATCHES if script == "head_view.js" else _MODEL_VIEW_PATCHES
+    for old, new, times in patches:
+        if source.count(old) < times:
+            raise RuntimeError(f"bertviz's {script} is not the one this app adapts (1.4.1): {old[:60]!r} not found")
+        source = source.replace(old, new, times)
+    return source
+
+
+def pack_attention(weights: np.ndarray, min_weight: float = MIN_WEIGHT) -> dict:
+    """(L, nh, R, C) weights → {shape, counts, cols, values}: for each row in order, how many
+    weights it keeps (uint16), their columns (uint16) and values round(w·255) (uint8), base64."""
+    rows = weights.reshape(-1, weights.shape[-1])
+    quantised = np.rint(np.clip(rows, 0.0, 1.0) * 255).astype(np.uint8)
+    keep = (rows >= min_weight) & (quantised > 0)
+    row_of, cols = np.nonzero(keep)  # row-major, so entries come row by row as counts says
+    def b64(array: np.ndarray) -> str:
+        return base64.b64encode(array.tobytes()).decode("ascii")
+    return {"shape": list(weights.shape), "counts": b64(keep.sum(1).astype("<u2")),
+            "cols": b64(cols.astype("<u2")), "values": b64(quantised[row_of, cols])}
+
+
+def _document(script: str, params: dict, *, key: str, caption: str, title: str) -> str:
+    body = (f'<div id="{key}" style="{_FONT}; padding:4px">'
+            f'<div style="user-select:none; font-size:13px; color:#444">{caption}</div>'
+            "<div id='vis'></div></div>\n"
+            + inline_script(_patched(script).replace("PYTHON_PARAMS", f"expandParams({json.dumps(params)})")))
+    return standalone_document(title=title, body=body, scripts=_LIBRARIES)
+
+
+def head_view_html(*, weights: np.ndarray, from_labels: list[str], to_labels: list[str], layer: int,
+                   key: str, heads: list[int] | None = None) -> str:
+    """bertviz's head view of one layer: weights (nh, R, C); click a head's colour to toggle it."""
+    params = {
+        "attention": [{"name": None, "attn": pack_attention(weights[None]),
+                       "left_text": from_labels, "right_text": to_labels}],
+        "default_filter": "0", "root_div_id": key, "layer": layer, "heads": heads, "include_layers": [layer],
+    }
+    caption = (f"Layer {layer} · hover a token to see what it attends to · click a colour to show or hide "
+               "a head, double-click to show only it")
+    return _document("head_view.js", params, key=key, caption=caption, title=f"Head view, layer {layer}")
+
+
+def model_view_html(*, weights: np.ndarray, from_labels: list[str], to_labels: list[str], key: str) -> str:
+    """bertviz's model view: weights (L, nh, R, C), one thumbnail per layer and head; click one to enlarge."""
+    num_layers, num_heads = weights.shape[:2]
+    params = {
+        "attention": [{"name": None, "attn": pack_attention(weights),
+                       "left_text": from_labels, "right_text": to_labels}],
+        "default_filter": "0", "display_mode": "light", "root_div_id": key,
+        "include_layers": list(range(num_layers)), "include_heads": list(range(num_heads)), "total_heads": num_heads,
+    }
+    caption = (f"{num_layers} layers × {num_heads} heads · thumbnails draw weights ≥ {THUMBNAIL_MIN_WEIGHT} · "
+               "click a thumbnail to enlarge it")
+    return _document("model_view.js", params, key=key, caption=caption, title="Model view")
+
+
+def head_view_height(num_rows: int) -> int:
+    """Pixels that show the whole head view (bertviz: 22.5 px a token), at most 900 (then it scrolls)."""
+    return min(int(num_rows * 22.5) + 80, 900)
+
+
+def render_head_view(*, weights: np.ndarray, from_labels: list[str], to_labels: list[str], layer: int,
+                     key: str) -> str:
+    """Show the head view in the page; returns its HTML (a standalone file, for the download)."""
+    html = head_view_html(weights=weights, from_labels=from_labels, to_labels=to_labels, layer=layer, key=key)
+    embed(html, height=head_view_height(max(len(from_labels), len(to_labels))), title=f"Head view, layer {layer}")
+    return html
+
+
+def render_model_view(*, weights: np.ndarray, from_labels: list[str], to_labels: list[str], key: str) -> str:
+    """Show the model view in the page; returns its HTML."""
+    html = model_view_html(weights=weights, from_labels=from_labels, to_labels=to_labels, key=key)
+    embed(html, height=700, title="Model view")
+    return html
