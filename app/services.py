@@ -8,7 +8,7 @@ import streamlit as st
 
 from bert_core import DEFAULT_MODEL, BertModel, encode, load_pretrained
 
-from . import overview, polysemy, sentence_embeddings, tokens, walkthrough
+from . import attention, overview, polysemy, sentence_embeddings, tokens, walkthrough
 
 
 @st.cache_resource(max_entries=2, show_spinner="Loading the model…")
@@ -51,6 +51,12 @@ def token_embeddings(model_name: str, text_a: str, text_b: str):
     model, tokenizer = get_model(model_name)
     enc = encode(tokenizer, text_a, text_b or None)
     return enc, tokens.embedding_parts(model, enc)
+
+
+@st.cache_data(max_entries=8, show_spinner="Running the model…")
+def attention_run(model_name: str, text_a: str, text_b: str) -> attention.AttentionRun:
+    """Every layer's attention, (L, nh, T, T), for the Attention views page."""
+    return attention.run_attention(*get_model(model_name), text_a, text_b)
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
