@@ -49,16 +49,25 @@ def pick_device(device: str | torch.device | None = None) -> torch.device:
     return torch.device("cpu")
 
 
-def load_tokenizer(folder: str | os.PathLike):
-    """The checkpoint's own fast WordPiece tokenizer."""
+TOKENIZER_FILES = ("tokenizer.json", "vocab.txt")
+
+
+def load_tokenizer(folder: str | os.PathLike, vocab_size: int | None = None):
+    """The checkpoint's own fast WordPiece tokenizer; vocab_size: the model's, to check the ids fit."""
     from transformers import AutoTokenizer
 
+    # Without these files transformers builds a tokenizer that knows only [CLS], [SEP], [UNK]…
+    if not any((Path(folder) / name).is_file() for name in TOKENIZER_FILES):
+        raise CheckpointError(f"{folder} has no tokenizer files ({' or '.join(TOKENIZER_FILES)})")
     try:
         tokenizer = AutoTokenizer.from_pretrained(str(folder))
     except Exception as err:
         raise CheckpointError(f"{folder}: cannot load its tokenizer (vocab.txt or tokenizer.json): {err}") from err
     if not tokenizer.is_fast:
         raise CheckpointError(f"{folder}: its tokenizer is not a fast tokenizer, so words cannot be aligned")
+    if vocab_size is not None and len(tokenizer) > vocab_size:
+        raise CheckpointError(f"{folder}: the tokenizer has {len(tokenizer)} tokens but config.json's vocab_size "
+                              f"is {vocab_size}: they do not belong together")
     return tokenizer
 
 
@@ -76,6 +85,6 @@ def load_pretrained(name_or_path: str | os.PathLike | None = None, *, device: st
     config = read_config(folder)
     raw, source = read_state_dict(folder)
     model = load_weights(config, raw, source)
-    tokenizer = load_tokenizer(folder)
+    tokenizer = load_tokenizer(folder, config.vocab_size)
     log.info("loaded %s (%d parameters, heads: %s) on %s", folder, model.num_parameters(), model.heads, target)
     return model.to(device=target, dtype=dtype).eval(), tokenizer

@@ -50,9 +50,11 @@ OPTIONAL_GROUPS = {
             "cls.predictions.bias"],
     "nsp": ["cls.seq_relationship.weight", "cls.seq_relationship.bias"],
 }
-# Present in many checkpoints but not parameters of ours: a buffer, and the MLM decoder, which
-# is tied to the word embeddings (its bias is cls.predictions.bias).
-IGNORED_KEYS = {"embeddings.position_ids", "cls.predictions.decoder.weight", "cls.predictions.decoder.bias"}
+# Present in many checkpoints but not parameters of ours: a buffer, and the MLM decoder, which we
+# tie to the word embeddings (its bias is cls.predictions.bias): checked equal, then dropped.
+IGNORED_KEYS = {"embeddings.position_ids"}
+TIED_KEYS = {"cls.predictions.decoder.weight": "embeddings.word_embeddings.weight",
+             "cls.predictions.decoder.bias": "cls.predictions.bias"}
 # Fine-tuning heads of other BERT classes: the encoder under them is a BERT, so we load it.
 TASK_HEAD_PREFIXES = ("classifier.", "qa_outputs.")
 
@@ -102,16 +104,22 @@ def read_state_dict(folder: Path) -> tuple[dict[str, torch.Tensor], Path]:
                 tensors.update(load_file(folder / shard))
             return tensors, path
         # .bin is a pickle: weights_only refuses anything but tensors, so it cannot run code
-        return torch.load(path, map_location="cpu", weights_only=True), path
+        state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # a truncated or corrupt file raises many kinds of error
         raise CheckpointError(f"{path}: cannot read the weights ({type(err).__name__}: {err})") from err
+    if not isinstance(state, dict) or not all(isinstance(t, torch.Tensor) for t in state.values()):
+        raise CheckpointError(f"{path}: not a state dict (a mapping of weight names to tensors)")
+    return state, path
 
 
 def load_weights(model_config: BertConfig, raw: dict[str, torch.Tensor], source: Path) -> BertModel:
     """Build the model the checkpoint describes and copy every weight in, or fail naming the keys."""
-    tensors, unexpected = {}, []
+    tensors, tied = {}, {}
     for raw_key, tensor in raw.items():
         key = normalize_key(raw_key)
+        if key in TIED_KEYS:
+            tied[key] = tensor
+            continue
         if key in IGNORED_KEYS:
             continue
         if key.startswith(TASK_HEAD_PREFIXES):
@@ -138,6 +146,11 @@ def load_weights(model_config: BertConfig, raw: dict[str, torch.Tensor], source:
                    for k, t in tensors.items() if t.shape != params[k].shape]
     if wrong_shape:
         raise CheckpointError(f"{source}: weights whose shape does not match config.json: {_few(wrong_shape)}")
+    untied = [f"{k} (differs from {TIED_KEYS[k]})" for k, t in tied.items()
+              if TIED_KEYS[k] in tensors and not torch.equal(t, tensors[TIED_KEYS[k]])]
+    if untied:
+        raise CheckpointError(f"{source}: its MLM decoder is not tied to the word embeddings, which this "
+                              f"model requires: {_few(untied)}")
     with torch.no_grad():
         for key, tensor in tensors.items():
             params[key].copy_(tensor)
@@ -163,14 +176,36 @@ def resolve_checkpoint(name_or_path: str | os.PathLike) -> Path:
 
     patterns = ["config.json", *WEIGHT_FILES, "model-*.safetensors", "vocab.txt", "tokenizer*.json",
                 "special_tokens_map.json"]
+    cache = _hub_cache()
     try:
-        return Path(snapshot_download(text, allow_patterns=patterns, local_files_only=True))
-    except Exception:
-        pass
+        return Path(snapshot_download(text, allow_patterns=patterns, cache_dir=cache, local_files_only=True))
+    except Exception as err:
+        if _offline():
+            raise CheckpointError(
+                f"{text!r} is neither a local folder nor in the Hugging Face cache ({cache or 'default location'}), "
+                "and HF_HUB_OFFLINE is set, so it was not downloaded from the network. Download it where there "
+                "is a network, or give the checkpoint folder's path.") from err
     try:
-        return Path(snapshot_download(text, allow_patterns=patterns))
+        return Path(snapshot_download(text, allow_patterns=patterns, cache_dir=cache))
     except Exception as err:
         raise CheckpointError(
             f"{text!r} is neither a local folder nor in the Hugging Face cache, and it could not be "
             f"downloaded ({type(err).__name__}: {err}). Without a network, download it elsewhere and give "
             "the folder path.") from err
+
+
+# huggingface_hub reads these environment variables once, when it is imported; we read them now,
+# so that setting them later (in a notebook, or a test) still keeps us offline / in that cache.
+def _offline() -> bool:
+    from huggingface_hub import constants
+
+    flag = os.environ.get("HF_HUB_OFFLINE") or os.environ.get("TRANSFORMERS_OFFLINE") or ""
+    return constants.HF_HUB_OFFLINE or flag.strip().upper() in {"1", "ON", "YES", "TRUE"}
+
+
+def _hub_cache() -> str | None:
+    if os.environ.get("HF_HUB_CACHE"):
+        return os.environ["HF_HUB_CACHE"]
+    if os.environ.get("HF_HOME"):
+        return os.path.join(os.environ["HF_HOME"], "hub")
+    return None  # huggingface_hub's default
