@@ -10,9 +10,10 @@ st.session_state["selection"] = render_sidebar()
 pages = {
     "": [st.Page("app/pages/home.py", title="Home", icon="🏠", default=True)],
     "Attention": [
-        st.Page("app/pages/tokens.py", title="Tokens and embeddings", icon="🧱"),
-        st.Page("app/pages/inside_head.py", title="Inside one head", icon="🔬"),
-        st.Page("app/pages/head_overview.py", title="Head overview", icon="🗺️"),
+        st.Page("app/pages/tokens.py", title="Tokens and embeddings", icon=":material/token:"),
+        st.Page("app/pages/attention.py", title="Attention views", icon="👀"),
+        st.Page("app/pages/inside_head.py", title="Inside one head", icon=":material/neurology:"),
+        st.Page("app/pages/head_overview.py", title="Head overview", icon=":material/grid_view:"),
     ],
     "Embeddings": [
         st.Page("app/pages/word_in_context.py", title="A word in context", icon="🐍"),

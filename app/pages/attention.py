@@ -1,0 +1,85 @@
+"""Attention views: bertviz's head and model views (offline, compact) and one head's exact heatmap."""
+from functools import partial
+
+import streamlit as st
+
+from app import services, url_state
+from app.attention import DIRECTIONS, attention_view, head_csv, head_json
+from components.attention_heatmap import render_attention_heatmap
+from components.bertviz_views import MIN_OPACITY, MIN_WEIGHT, THUMBNAIL_MIN_WEIGHT, render_head_view, render_model_view
+
+VIEWS = ("Head view", "Model view")
+
+st.title("Attention views")
+selection = st.session_state["selection"]  # the sidebar has checked the text and announced any truncation
+run = services.attention_run(selection.model_name, selection.text_a, selection.text_b)
+is_pair = bool(selection.text_b.strip())
+
+
+@st.fragment
+def views() -> None:
+    """Everything below redraws from the cached forward: changing a control never re-runs the model."""
+    controls = st.columns([2, 1, 1, 3])
+    kind = controls[0].segmented_control("View", VIEWS, default=url_state.get_choice("view", VIEWS[0], VIEWS),
+                                         key="attention_view_kind") or VIEWS[0]
+    layer = controls[1].selectbox("Layer", range(run.num_layers), key="attention_layer",
+                                  index=url_state.get_int("layer", 0, 0, run.num_layers - 1))
+    head = controls[2].selectbox("Head (heatmap)", range(run.num_heads), key="attention_head",
+                                 index=url_state.get_int("head", 0, 0, run.num_heads - 1))
+    direction = "All"
+    if is_pair:
+        direction = controls[3].radio("Sentences (from → to)", DIRECTIONS, horizontal=True, key="attention_direction",
+                                      index=DIRECTIONS.index(url_state.get_choice("dir", "All", DIRECTIONS)))
+    toggles = st.columns(3)
+    hide = toggles[0].toggle("Hide [CLS]/[SEP]", key="attention_hide", value=url_state.get_bool("hide", False))
+    renormalize = toggles[1].toggle("Renormalise rows", key="attention_renorm", disabled=not hide,
+                                    value=url_state.get_bool("renorm", False),
+                                    help="After hiding [CLS]/[SEP], divide each row by what is left so it sums to 1 again")
+    merge = toggles[2].toggle("Merge word pieces into words", key="attention_merge", value=url_state.get_bool("words", False),
+                              help="Attention TO a word = sum over its pieces; FROM a word = mean over its pieces")
+    for name, value in (("view", kind), ("layer", layer), ("head", head), ("dir", direction if is_pair else None),
+                        ("hide", hide), ("renorm", renormalize), ("words", merge)):
+        url_state.set_value(name, value)
+
+    options = {"hide_specials": hide, "renormalize": renormalize and hide, "merge_words": merge, "direction": direction}
+    layer_view = attention_view(run, layer, **options)
+    if not layer_view.from_labels or not layer_view.to_labels:
+        st.warning("Nothing to show: this filter leaves no tokens (is there a sentence B?).")
+        return
+
+    left, right = st.columns([1, 1])
+    with left:
+        if kind == "Head view":
+            html = render_head_view(weights=layer_view.weights, from_labels=layer_view.from_labels,
+                                    to_labels=layer_view.to_labels, layer=layer, key="attention-head-view")
+            st.caption(f"bertviz's head view of layer {layer}, all heads (one colour each), {len(html) / 1e6:.2f} MB "
+                       f"sent. Only this layer is sent, weights ≥ {MIN_WEIGHT} quantised to 1/255 (uint8); a line "
+                       f"is drawn when its opacity, weight ÷ heads shown, is ≥ {MIN_OPACITY:.0%}. Exact values: "
+                       "the heatmap and the downloads.")
+        else:
+            all_layers = attention_view(run, None, **options)
+            html = render_model_view(weights=all_layers.weights, from_labels=all_layers.from_labels,
+                                     to_labels=all_layers.to_labels, key="attention-model-view")
+            st.caption(f"bertviz's model view, every layer and head, {len(html) / 1e6:.2f} MB sent: weights ≥ "
+                       f"{MIN_WEIGHT} quantised to 1/255; thumbnails draw weights ≥ {THUMBNAIL_MIN_WEIGHT}.")
+    with right:
+        figure = render_attention_heatmap(weights=layer_view.weights[head], from_labels=layer_view.from_labels,
+                                          to_labels=layer_view.to_labels, title=f"Layer {layer}, head {head}",
+                                          key="attention-heatmap")
+        st.caption("Row = the token attending, column = the token attended to; hover for the exact weight.")
+
+    about = {"model": selection.model_name, "text_a": selection.text_a, "text_b": selection.text_b,
+             "layer": layer, **options}
+    stem = f"attention_L{layer}H{head}"
+    downloads = st.columns(4)
+    downloads[0].download_button(f"{kind} (HTML, works offline)", html, file_name=f"{kind.lower().replace(' ', '_')}.html",
+                                 mime="text/html", key="attention_dl_view")
+    downloads[1].download_button("Head matrix (CSV)", partial(head_csv, layer_view, head), file_name=f"{stem}.csv",
+                                 mime="text/csv", key="attention_dl_csv")
+    downloads[2].download_button("Head matrix (JSON)", partial(head_json, layer_view, head, **about),
+                                 file_name=f"{stem}.json", mime="application/json", key="attention_dl_json")
+    downloads[3].download_button("Heatmap (HTML)", partial(figure.to_html, include_plotlyjs=True),
+                                 file_name=f"{stem}_heatmap.html", mime="text/html", key="attention_dl_figure")
+
+
+views()
