@@ -11,7 +11,7 @@ pages = {
     "": [st.Page("app/pages/home.py", title="Home", icon="🏠", default=True)],
     "Attention": [
         st.Page("app/pages/tokens.py", title="Tokens and embeddings", icon=":material/token:"),
-        st.Page("app/pages/attention.py", title="Attention views", icon="👀"),
+        st.Page("app/pages/attention.py", title="Attention views", icon=":material/visibility:"),
         st.Page("app/pages/inside_head.py", title="Inside one head", icon=":material/neurology:"),
         st.Page("app/pages/head_overview.py", title="Head overview", icon=":material/grid_view:"),
     ],
