@@ -417,7 +417,7 @@ def project(points: np.ndarray, method: str = "pca", dims: int = 2, random_state
         import umap  # slow to import (numba): only when asked for
 
         reducer = umap.UMAP(n_components=dims, n_neighbors=min(15, n - 1), metric="cosine",
-                            random_state=random_state, init="spectral" if n > dims + 1 else "random")
+                            random_state=random_state, n_jobs=1, init="spectral" if n > dims + 1 else "random")
         return reducer.fit_transform(np.asarray(points, dtype=np.float32)).astype(np.float64)
     if method != "pca":
         raise ValueError(f"projection must be 'pca' or 'umap', not {method!r}")
