@@ -31,7 +31,8 @@ class Encoding:
     input_ids: list[int]
     token_type_ids: list[int]
     tokens: list[str]                    # "[CLS]", "the", "##ir", …
-    offsets: list[tuple[int, int]]       # character span of each token in its sentence; (0, 0) for specials
+    offsets: list[tuple[int, int]]       # character span of each token in its sentence (encode_words: in
+                                         # " ".join(words)); (0, 0) for specials
     words: list[Word]
     truncated: bool                      # the input was longer than max_length and was cut
     special: list[bool]                  # [CLS], [SEP]
@@ -74,13 +75,13 @@ def _pieces_by_word(batch) -> dict[tuple[int, int], list[int]]:
     return pieces
 
 
-def _encoding(tokenizer, batch, words: list[Word], truncated: bool) -> Encoding:
+def _encoding(tokenizer, batch, words: list[Word], truncated: bool, offsets: list[tuple[int, int]]) -> Encoding:
     ids = batch["input_ids"]
     return Encoding(
         input_ids=list(ids),
         token_type_ids=list(batch.get("token_type_ids") or [0] * len(ids)),
         tokens=tokenizer.convert_ids_to_tokens(ids),
-        offsets=[tuple(o) for o in batch["offset_mapping"]],
+        offsets=offsets,
         words=words,
         truncated=truncated,
         special=[bool(s) for s in batch["special_tokens_mask"]],
@@ -93,7 +94,7 @@ def encode(tokenizer, text_a: str, text_b: str | None = None, max_length: int | 
     texts, offsets = (text_a, text_b or ""), batch["offset_mapping"]
     words = [Word(texts[seq][offsets[p[0]][0]:offsets[p[-1]][1]], seq, offsets[p[0]][0], offsets[p[-1]][1], tuple(p))
              for (seq, _), p in _pieces_by_word(batch).items()]
-    return _encoding(tokenizer, batch, words, truncated)
+    return _encoding(tokenizer, batch, words, truncated, [tuple(o) for o in offsets])
 
 
 def encode_words(tokenizer, words: list[str], max_length: int | None = None) -> Encoding:
@@ -105,4 +106,7 @@ def encode_words(tokenizer, words: list[str], max_length: int | None = None) -> 
     for i, text in enumerate(words):
         found.append(Word(text, 0, start, start + len(text), tuple(pieces.get((0, i), ()))))
         start += len(text) + 1
-    return _encoding(tokenizer, batch, found, truncated)
+    # the tokenizer gives each piece's span inside its own word; shift it into " ".join(words)
+    offsets = [(0, 0) if wid is None else (found[wid].start + a, found[wid].start + b)
+               for wid, (a, b) in zip(batch.word_ids(0), batch["offset_mapping"])]
+    return _encoding(tokenizer, batch, found, truncated, offsets)
