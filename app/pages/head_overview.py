@@ -8,6 +8,7 @@ import streamlit as st
 from app import overview, services, url_state
 from components.head_grid import head_grid
 from components.matrix_heatmap import matrix_heatmap
+from components.stacked_parts import stacked_parts
 
 selection = st.session_state["selection"]
 config = selection.model.config
@@ -47,7 +48,7 @@ url_state.set_value("layer", layer)
 url_state.set_value("head", head)
 with links:
     st.page_link("app/pages/inside_head.py", label=f"Open layer {layer}, head {head} step by step (Inside one head)",
-                 icon="🔬", query_params=url_state.page_params(layer=layer, head=head))
+                 icon=":material/neurology:", query_params=url_state.page_params(layer=layer, head=head))
 st.dataframe(pd.DataFrame({title: [f"{patterns[name][layer, head]:.3f}"] for name, title in overview.PATTERNS.items()}),
              hide_index=True)
 
@@ -76,11 +77,13 @@ switched_off = st.multiselect("Heads switched off (layer:head)", options, key="h
 url_state.set_value("off", ",".join(switched_off))
 if switched_off:
     similarity = services.ablation(selection.model_name, selection.text_a, selection.text_b, ",".join(switched_off))
-    ablation_table = pd.DataFrame({"token": [f"{i}: {t}" for i, t in enumerate(labels)], "cosine": similarity})
-    st.bar_chart(ablation_table, x="token", y="cosine", sort=False, height=300)
+    ablation_table = pd.DataFrame({"token": labels, "cosine": similarity})
+    stacked_parts(tokens=labels, parts={"1 − cosine": 1 - similarity}, totals={},
+                  title="How much each token's output changed: 1 − cosine(ablated, intact)",
+                  y_title="1 − cosine similarity", key="ho_ablation")
     st.caption(f"Mean cosine similarity {similarity.mean():.4f}; lowest {similarity.min():.4f} "
                f"at “{labels[int(similarity.argmin())]}”.")
-    st.download_button("Ablation (CSV)", ablation_table.to_csv(index=False), "ablation.csv", "text/csv",
+    st.download_button("Ablation (CSV)", ablation_table.to_csv(index_label="position"), "ablation.csv", "text/csv",
                        on_click="ignore", icon=":material/download:")
 else:
     st.info("Pick one or more heads to switch off.")
