@@ -80,6 +80,8 @@ def load_pretrained(name_or_path: str | os.PathLike | None = None, *, device: st
     """
     folder = default_checkpoint() if name_or_path is None else resolve_checkpoint(name_or_path)
     target = pick_device(device)
+    if dtype not in (torch.float32, torch.float16, torch.bfloat16):
+        raise ValueError(f"dtype {dtype} is not supported: use torch.float32, or float16/bfloat16 on a GPU")
     if dtype != torch.float32 and target.type == "cpu":
         raise ValueError(f"{dtype} is for GPUs; on the CPU use torch.float32")
     config = read_config(folder)

@@ -52,6 +52,9 @@ class BertEmbeddings(nn.Module):
 
     def forward(self, input_ids, token_type_ids, output_parts: bool):
         T = input_ids.shape[1]
+        if T > self.position_embeddings.num_embeddings:
+            raise ValueError(f"{T} tokens, but the model has {self.position_embeddings.num_embeddings} positions: "
+                             "truncate the input (bert_core.encode does)")
         token = self.word_embeddings(input_ids)                              # (B, T, H)
         if token_type_ids is None:
             segment = self.token_type_embeddings.weight[0].expand_as(token)  # everyone in segment A

@@ -6,7 +6,7 @@ import logging
 import pytest
 import torch
 
-from bert_core import encode, encode_words, load_tokenizer, default_checkpoint
+from bert_core import PRESETS, BertModel, default_checkpoint, encode, encode_words, load_tokenizer
 from tests.test_bert_parity import ewt_texts
 
 
@@ -140,6 +140,12 @@ def test_long_pair_is_truncated_in_both_sentences(tokenizer):
     assert enc.truncated and len(enc) == 512 and enc.tokens.count("[SEP]") == 2
     assert {w.text for w in enc.words if w.segment == 0} == {"alpha"}
     assert {w.text for w in enc.words if w.segment == 1} == {"beta"}
+
+
+def test_the_model_refuses_untruncated_input_clearly():
+    model = BertModel(PRESETS["test"]).eval()
+    with pytest.raises(ValueError, match="600 tokens, but the model has 512 positions"):
+        model(torch.ones(1, 600, dtype=torch.long))
 
 
 def test_max_length_is_respected(tokenizer):

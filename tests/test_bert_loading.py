@@ -298,6 +298,12 @@ def test_half_precision_on_the_cpu_is_refused(dtype):
         load_pretrained(device="cpu", dtype=dtype)
 
 
+@pytest.mark.parametrize("dtype", [torch.float64, torch.int8])
+def test_unsupported_dtype_is_refused(dtype):
+    with pytest.raises(ValueError, match="not supported"):
+        load_pretrained(device="cpu", dtype=dtype)
+
+
 @pytest.mark.parametrize("cuda, mps, expected", [(True, True, "cuda"), (False, True, "mps"), (False, False, "cpu")])
 def test_pick_device_prefers_cuda_then_mps_then_cpu(monkeypatch, cuda, mps, expected):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
