@@ -1,0 +1,83 @@
+"""Checking typed and uploaded text (app/inputs.py): what is cleaned, and what the user is told."""
+from app import inputs
+
+
+def levels(notices):
+    return [n.level for n in notices]
+
+
+def test_plain_text_passes_unchanged_and_silently():
+    assert inputs.clean_text("I love my pet Python", "Sentence A") == ("I love my pet Python", [])
+
+
+def test_control_and_zero_width_characters_are_removed_and_announced():
+    clean, notices = inputs.clean_text("a\x00b\u200bc\x1bd", "Sentence A")
+    assert clean == "abcd"
+    assert levels(notices) == ["warning"] and "removed 3" in notices[0].text
+
+
+def test_line_breaks_and_tabs_become_single_spaces():
+    clean, notices = inputs.clean_text("one\ntwo\t\tthree\r\n", "Sentence B")
+    assert clean == "one two three"
+    assert any("line breaks" in n.text for n in notices)
+
+
+def test_emoji_and_right_to_left_text_are_kept_and_explained():
+    clean, notices = inputs.clean_text("I love 🐍 שלום", "Sentence A")
+    assert clean == "I love 🐍 שלום"
+    texts = " ".join(n.text for n in notices)
+    assert "emoji" in texts and "right-to-left" in texts
+
+
+def test_very_long_text_is_cut_with_a_warning():
+    clean, notices = inputs.clean_text("word " * 10_000, "Sentence A")
+    assert len(clean) <= inputs.MAX_CHARS
+    assert "warning" in levels(notices) and "50,000 characters" in notices[0].text
+
+
+def test_whitespace_only_is_empty():
+    assert inputs.clean_text(" \n\t\x00 ", "Sentence A")[0] == ""
+
+
+def test_token_notices_announce_truncation_and_unknown_pieces(default_model):
+    _, tokenizer = default_model
+    notices = inputs.token_notices(tokenizer, "word " * 600, "")
+    assert any(n.level == "warning" and "602 word pieces" in n.text for n in notices)  # 600 + [CLS] + [SEP]
+    assert inputs.token_notices(tokenizer, "short", "") == []
+    unknown = inputs.token_notices(tokenizer, "I love 🐍", "")
+    assert any("1 piece(s) are [UNK]" in n.text for n in unknown)
+
+
+def test_binary_non_utf8_and_empty_uploads_are_refused_clearly():
+    png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"
+    assert inputs.decode_upload("cat.txt", png)[0] is None
+    assert "binary" in inputs.decode_upload("cat.txt", png)[1][0].text
+    text, notices = inputs.decode_upload("old.txt", "café crème\n".encode("latin-1"))
+    assert text is None and "not UTF-8" in notices[0].text
+    assert inputs.decode_upload("empty.txt", b"  \n")[1][0].level == "error"
+
+
+def test_utf8_with_bom_is_read():
+    assert inputs.decode_upload("a.txt", "\ufeffhello\n".encode("utf-8"))[0] == "hello\n"
+
+
+def test_csv_columns_found_by_name_or_guessed():
+    rows, columns, notices = inputs.read_csv("id;Sentence\n1;The cat sat.\n2;A dog ran.\n")
+    assert notices == [] and columns == ["id", "Sentence"]
+    assert inputs.text_column(columns) == "Sentence"
+    rows, columns, _ = inputs.read_csv("id,words,label\n1,Hello there friend,x\n2,Good night,y\n")
+    assert inputs.text_column(columns) is None
+    assert inputs.wordiest_column(rows, columns) == "words"
+
+
+def test_malformed_csv_gets_an_error():
+    assert levels(inputs.read_csv("")[2]) == ["error"]
+    assert levels(inputs.read_csv("only_a_header\n")[2]) == ["error"]
+
+
+def test_sentences_from_lines_drop_blanks_and_cap_the_count():
+    sentences, notices = inputs.sentences_from_lines(["  first ", "", None, "second\x00"])
+    assert sentences == ["first", "second"] and notices == []
+    many, notices = inputs.sentences_from_lines([f"s{i}" for i in range(inputs.MAX_SENTENCES + 5)])
+    assert len(many) == inputs.MAX_SENTENCES and levels(notices) == ["warning"]
+    assert levels(inputs.sentences_from_lines(["", "  "])[1]) == ["error"]

@@ -1,0 +1,141 @@
+"""AppTest of the Tokens and embeddings, Inside one head and Head overview pages on the real
+default model: what they show, bad input, and page state in the URL."""
+import pytest
+from streamlit.testing.v1 import AppTest
+
+TOKENS, INSIDE, OVERVIEW = "app/pages/tokens.py", "app/pages/inside_head.py", "app/pages/head_overview.py"
+MY_PAGES = [TOKENS, INSIDE, OVERVIEW]
+
+
+def open_page(page, query=None, text_a=None, text_b=""):
+    at = AppTest.from_file("../streamlit_app.py", default_timeout=180)
+    for name, value in (query or {}).items():
+        at.query_params[name] = value
+    if text_a is not None:
+        at.query_params["a"], at.query_params["b"] = text_a, text_b
+    at.switch_page(page).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def texts(elements):
+    return " ".join(str(e.value) for e in elements)
+
+
+def test_tokens_page_shows_pieces_embedding_parts_and_the_model_card():
+    at = open_page(TOKENS, text_a="Embeddings are fun", text_b="Yes")
+    pieces = at.dataframe[0].value
+    assert list(pieces["piece"]) == ["[CLS]", "em", "##bed", "##ding", "##s", "are", "fun", "[SEP]", "yes", "[SEP]"]
+    assert list(pieces["segment"]) == ["A"] * 8 + ["B"] * 2
+    assert "E = T + S + P" in texts(at.header)
+    card = at.dataframe[1].value
+    assert dict(zip(card.iloc[:, 0], card.iloc[:, 1]))["layers"] == "6"
+    family = at.dataframe[2].value
+    assert {"bert-tiny", "bert-base", "bert-large"} <= set(family["model"])
+    assert len(at.get("plotly_chart")) == 2                       # stacked norms, vector heatmap
+    labels = [b.label for b in at.get("download_button")]
+    assert "Pieces and norms (CSV)" in labels and "Embedding vectors (JSON)" in labels
+    at.radio(key="tokens_view").set_value("Share of E carried by each part").run()
+    assert not at.exception
+
+
+def test_inside_head_page_walks_through_and_checks_against_the_model():
+    at = open_page(INSIDE, text_a="The cat sat on the mat.")
+    assert [h.value for h in at.header] == ["1. The input X", "2. Queries, keys and values",
+                                            "3. Scores: q·k / √dₖ, then softmax", "4. The weighted sum of V",
+                                            "5. All heads together, then W_O"]
+    assert "match the model's own" in texts(at.success)
+    assert len(at.get("plotly_chart")) == 7
+    at.selectbox(key="ih_layer").set_value(5).run()
+    at.selectbox(key="ih_head").set_value(11).run()
+    assert not at.exception and "match the model's own" in texts(at.success)
+
+
+def test_head_overview_shows_every_statistic_rollout_and_ablation():
+    at = open_page(OVERVIEW, query={"off": "0:1,3:4"})
+    assert len(at.get("plotly_chart")) == 7 + 1 + 1               # 7 head grids, rollout, ablation bars
+    assert at.multiselect(key="ho_off").value == ["0:1", "3:4"]
+    assert "Mean cosine similarity" in texts(at.caption)
+    assert "Head statistics (CSV)" in [b.label for b in at.get("download_button")]
+    assert at.get("page_link")[0].proto.page.endswith("inside_head")
+    at.multiselect(key="ho_off").set_value([]).run()
+    assert "Pick one or more heads" in texts(at.info)
+
+
+def test_url_opens_inside_head_at_layer_head_and_token_and_follows_changes():
+    at = open_page(INSIDE, query={"layer": "3", "head": "7", "token": "2"})
+    assert (at.selectbox(key="ih_layer").value, at.selectbox(key="ih_head").value,
+            at.selectbox(key="ih_token").value) == (3, 7, 2)
+    at.selectbox(key="ih_head").set_value(4).run()
+    assert at.query_params["head"] == "4" and at.query_params["layer"] == "3"
+
+
+def test_bad_url_values_fall_back_silently():
+    at = open_page(INSIDE, query={"layer": "abc", "head": "99", "token": "-5"})
+    assert at.selectbox(key="ih_layer").value == 1              # the default
+    assert at.selectbox(key="ih_head").value == 11              # clamped to the last head
+    assert at.selectbox(key="ih_token").value == 0              # clamped to the first token
+    assert not at.error and not at.warning
+
+
+def test_url_opens_head_overview_at_the_chosen_head():
+    at = open_page(OVERVIEW, query={"layer": "4", "head": "9"})
+    assert (at.selectbox(key="ho_layer").value, at.selectbox(key="ho_head").value) == (4, 9)
+    link = at.get("page_link")[0].proto
+    assert "layer 4, head 9" in link.label
+
+
+@pytest.mark.parametrize("page", MY_PAGES)
+def test_more_than_512_pieces_is_announced_on_every_page(page):
+    at = open_page(page, text_a="word " * 2_000)                 # 10,000 characters
+    assert "truncated to 512" in texts(at.warning)
+
+
+def test_control_characters_emoji_and_rtl_get_messages_not_exceptions():
+    at = open_page(INSIDE, text_a="I love 🐍\x00 Python שלום")
+    assert "control or format character" in texts(at.warning)
+    assert "emoji" in texts(at.info) and "right-to-left" in texts(at.info)
+
+
+def test_empty_sentence_is_refused_and_the_previous_one_kept():
+    at = open_page(TOKENS, text_a="Paris is nice")
+    at.sidebar.text_area[0].set_value("   ")
+    at.sidebar.button[1].click().run()                            # Run
+    assert not at.exception and "Sentence A is empty" in texts(at.error)
+    assert "paris" in list(at.dataframe[0].value["piece"])
+
+
+def test_empty_sentence_in_the_url_falls_back_to_an_example():
+    at = open_page(TOKENS, text_a="")
+    assert "Sentence A is empty" in texts(at.warning)
+    assert len(at.dataframe[0].value) > 3
+
+
+def test_uploaded_csv_with_a_sentence_column_offers_its_sentences():
+    at = open_page(TOKENS)
+    at.sidebar.file_uploader[0].set_value(("mine.csv", b"id,sentence\n1,Cats purr loudly.\n2,Dogs bark.\n",
+                                           "text/csv")).run()
+    choice = at.sidebar.selectbox(key="uploaded_choice")
+    assert choice.options == ["Cats purr loudly.", "Dogs bark."]
+    choice.set_value("Dogs bark.").run()
+    assert not at.exception
+    assert list(at.dataframe[0].value["piece"]) == ["[CLS]", "dogs", "bark", ".", "[SEP]"]
+
+
+def test_uploaded_csv_without_the_expected_column_says_so_and_lets_the_user_pick():
+    at = open_page(TOKENS)
+    at.sidebar.file_uploader[0].set_value(("mine.csv", b"id,words\n1,Hello there\n2,Good night\n", "text/csv")).run()
+    assert "no 'sentence' or 'text' column" in texts(at.sidebar.warning)
+    assert at.sidebar.selectbox(key="upload_column").value == "words"
+    assert at.sidebar.selectbox(key="uploaded_choice").options == ["Hello there", "Good night"]
+
+
+@pytest.mark.parametrize("name, data, message", [
+    ("photo.txt", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00", "binary"),
+    ("latin.txt", "crème brûlée\n".encode("latin-1"), "not UTF-8"),
+    ("broken.csv", b'only_header\n', "no header row"),
+])
+def test_bad_uploads_get_a_clear_error(name, data, message):
+    at = open_page(TOKENS)
+    at.sidebar.file_uploader[0].set_value((name, data, "application/octet-stream")).run()
+    assert not at.exception and message in texts(at.sidebar.error)
