@@ -153,7 +153,7 @@ TEXTS_A = ["The cat sat on the mat.", "A dog!", "the mat", "Sat the cat on a dog
 TEXTS_B = ["The dog sat.", "Cats on mats sat on dogs on cats.", "?", "on"]
 
 
-@pytest.fixture(scope="module", params=["test", "bert-base"], ids=["tiny", "base-shaped"])
+@pytest.fixture(scope="module")
 def pretraining_model(request):
     config = hf_config(request.param)
     torch.manual_seed(0)
@@ -162,7 +162,12 @@ def pretraining_model(request):
     return model
 
 
-@pytest.mark.parametrize("fmt", ["safetensors", "bin"])
+@pytest.mark.parametrize("pretraining_model, fmt", [
+    pytest.param("test", "safetensors", id="tiny-safetensors"),
+    pytest.param("test", "bin", id="tiny-bin"),
+    pytest.param("bert-base", "safetensors", id="base-shaped-safetensors"),
+    pytest.param("bert-base", "bin", id="base-shaped-bin", marks=pytest.mark.slow),  # .bin: covered by tiny-bin
+], indirect=["pretraining_model"])
 def test_random_pretraining_checkpoint_matches_transformers(pretraining_model, fmt, tmp_path):
     folder = save_checkpoint(pretraining_model, tmp_path, fmt)
     assert (folder / ("model.safetensors" if fmt == "safetensors" else "pytorch_model.bin")).is_file()
