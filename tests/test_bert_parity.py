@@ -140,7 +140,8 @@ def hf_config(preset: str) -> transformers.BertConfig:
 
 
 def save_checkpoint(hf_model, folder: Path, fmt: str) -> Path:
-    """save_pretrained as safetensors; for .bin, the state dict torch.save'd as older transformers did."""
+    """save_pretrained; for .bin, the state dict torch.save'd as transformers 4 did (transformers 5's
+    save_pretrained ignores safe_serialization=False and always writes safetensors)."""
     hf_model.save_pretrained(folder)
     if fmt == "bin":
         (folder / "model.safetensors").unlink()
