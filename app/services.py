@@ -17,17 +17,26 @@ def get_model(name_or_path: str) -> tuple[BertModel, object]:
     return load_pretrained(None if name_or_path == DEFAULT_MODEL else name_or_path)
 
 
-# Embeddings pages (issue 4). Uploaded files are keyed by their SHA-256 digest; `_data`,
-# `_points` and `_progress` are not hashed (the leading underscore tells st.cache_data).
+# Embeddings pages (issue 4). Uploaded files are keyed by their SHA-256 digest; `_data` and
+# `_points` are not hashed (the leading underscore tells st.cache_data). The progress bar is made
+# inside the cached function, so a cache hit replays it (created, filled, removed) harmlessly.
+
+def _progress_bar(text: str):
+    bar = st.progress(0.0, text=text)
+    return bar, lambda done, total: bar.progress(done / total, text=f"{text} {done:,}/{total:,} sentences")
+
 
 @st.cache_data(max_entries=8, show_spinner=False)
-def word_senses(digest: str, name: str, model_name: str, max_rows: int, _data: bytes, _progress=None):
+def word_senses(digest: str, name: str, model_name: str, max_rows: int, _data: bytes):
     """(Table, SenseAnalysis) of a word-sense table, on its first max_rows usable rows: for files
     up to that size exactly what `python -m app polysemy` computes."""
     table = polysemy.read_table(_data, name)
     table = polysemy.Table(table.rows[:max_rows], table.skipped, table.has_senses)
     model, tokenizer = get_model(model_name)
-    return table, polysemy.analyse_table(model, tokenizer, table, model_name=model_name, progress=_progress)
+    bar, progress = _progress_bar("Computing the word vectors:")
+    analysis = polysemy.analyse_table(model, tokenizer, table, model_name=model_name, progress=progress)
+    bar.empty()
+    return table, analysis
 
 
 @st.cache_data(max_entries=32, show_spinner="Projecting…")
@@ -37,9 +46,12 @@ def projection(digest: str, model_name: str, subset: str, layer: int, method: st
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
-def sentence_vectors(sentences: tuple[str, ...], pooling: str, model_name: str, _progress=None):
+def sentence_vectors(sentences: tuple[str, ...], pooling: str, model_name: str):
     model, tokenizer = get_model(model_name)
-    return sentence_embeddings.sentence_embeddings(model, tokenizer, list(sentences), pooling, progress=_progress)
+    bar, progress = _progress_bar("Embedding:")
+    vectors = sentence_embeddings.sentence_embeddings(model, tokenizer, list(sentences), pooling, progress=progress)
+    bar.empty()
+    return vectors
 
 
 # Attention pages (issue 3): each keyed by the model name and the sentences, so changing a

@@ -58,11 +58,7 @@ if len(sentences) < 2:
 left, right = st.columns(2)
 pooling = left.radio("Pooling", list(POOLINGS), format_func=POOLINGS.get, horizontal=True, key="se_pooling")
 layer = right.slider("Layer", 0, L, L, key="se_layer")
-bar = st.progress(0.0, text="Embedding…")
-embeddings = services.sentence_vectors(
-    tuple(sentences), pooling, selection.model_name,
-    _progress=lambda done, total: bar.progress(done / total, text=f"Embedding: {done:,}/{total:,} sentences"))
-bar.empty()
+embeddings = services.sentence_vectors(tuple(sentences), pooling, selection.model_name)
 at_layer = embeddings[:, layer]
 labels = [f"S{i + 1}" for i in range(len(sentences))]
 

@@ -53,11 +53,7 @@ if len(table.rows) > MAX_ROWS:
                "`python -m app polysemy` takes them all.")
 digest = hashlib.sha256(data).hexdigest()
 
-bar = st.progress(0.0, text="Computing the vectors…")
-table, analysis = services.word_senses(
-    digest, name, selection.model_name, MAX_ROWS, _data=data,
-    _progress=lambda done, total: bar.progress(done / total, text=f"Computing the vectors: {done:,}/{total:,} sentences"))
-bar.empty()
+table, analysis = services.word_senses(digest, name, selection.model_name, MAX_ROWS, _data=data)
 for note in polysemy.summary_messages(analysis, table):
     st.warning(note[0].upper() + note[1:] + ".")
 late = [s for s in analysis.skipped if s not in table.skipped]
