@@ -89,7 +89,10 @@ def _encoding(tokenizer, batch, words: list[Word], truncated: bool, offsets: lis
 
 
 def encode(tokenizer, text_a: str, text_b: str | None = None, max_length: int | None = None) -> Encoding:
-    """Tokenize a sentence or an A/B pair; longer inputs are cut to max_length (512) and flagged."""
+    """Tokenize a sentence or an A/B pair; longer inputs are cut to max_length (512) and flagged.
+    A blank text_b means no second sentence (the tokenizer would treat "" and " " differently)."""
+    if text_b is not None and not text_b.strip():
+        text_b = None
     batch, truncated = _tokenize(tokenizer, text_a, text_b, max_length)
     texts, offsets = (text_a, text_b or ""), batch["offset_mapping"]
     words = [Word(texts[seq][offsets[p[0]][0]:offsets[p[-1]][1]], seq, offsets[p[0]][0], offsets[p[-1]][1], tuple(p))

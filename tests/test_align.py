@@ -60,6 +60,12 @@ def test_pair_has_segments_and_offsets_in_its_own_sentence(tokenizer):
     assert_words_map_back(tokenizer, enc, ("I love my pet Python", "I love coding in Python"))
 
 
+@pytest.mark.parametrize("blank", ["", "  ", "\t\n"])
+def test_a_blank_second_sentence_is_no_second_sentence(tokenizer, blank):
+    enc = encode(tokenizer, "Hello there", blank)
+    assert enc.tokens == ["[CLS]", "hello", "there", "[SEP]"] and set(enc.token_type_ids) == {0}
+
+
 def test_a_word_split_into_several_pieces(tokenizer):
     enc = encode(tokenizer, "Unbelievably good")
     first = enc.words[0]

@@ -177,6 +177,14 @@ def test_sharded_checkpoint_loads_and_a_missing_shard_is_named(tiny_pretraining,
     assert "model.safetensors.index.json" in message and shards[-1].name in message
 
 
+def test_half_precision_weights_load_into_a_float32_model(checkpoint):
+    stored = edit_weights(checkpoint, lambda t: t.update({k: v.half() for k, v in t.items()}))
+    model, _ = load_pretrained(checkpoint, device="cpu")
+    word_embeddings = load_file(stored)["bert.embeddings.word_embeddings.weight"]
+    assert model.embeddings.word_embeddings.weight.dtype == torch.float32
+    assert torch.equal(model.embeddings.word_embeddings.weight, word_embeddings.float())
+
+
 def test_safetensors_is_preferred_over_bin(checkpoint):
     (checkpoint / "pytorch_model.bin").write_bytes(b"never read")
     model, _ = load_pretrained(checkpoint, device="cpu")
