@@ -18,15 +18,16 @@ def query_key(*, products: np.ndarray, scores: np.ndarray, probs: np.ndarray, to
     figure = make_subplots(rows=1, cols=3, shared_yaxes=True, column_widths=[0.7, 0.15, 0.15], horizontal_spacing=0.02,
                            subplot_titles=("q ∘ k per dimension", "q·k / √dₖ", "softmax"))
     figure.add_trace(go.Heatmap(z=products, x=list(range(products.shape[1])), y=y, colorscale="RdBu_r",
-                                zmin=-limit, zmax=limit, colorbar=dict(x=-0.12, len=0.6, title="q∘k"),
+                                zmin=-limit, zmax=limit, colorbar=dict(orientation="h", x=0, xanchor="left", y=-0.08, yanchor="top", len=0.5,
+                                              thickness=10, title=dict(text="q∘k", side="right")),
                                 hovertemplate="key %{y}<br>dim %{x}: %{z:.4f}<extra></extra>"), row=1, col=1)
     figure.add_trace(go.Bar(x=scores, y=y, orientation="h", marker_color=np.where(scores >= 0, "#d6604d", "#4393c3"),
                             hovertemplate="%{y}<br>score %{x:.4f}<extra></extra>", showlegend=False), row=1, col=2)
     figure.add_trace(go.Bar(x=probs, y=y, orientation="h", marker_color="#1a9850",
                             hovertemplate="%{y}<br>weight %{x:.4f}<extra></extra>", showlegend=False), row=1, col=3)
     figure.update_yaxes(autorange="reversed", type="category")
-    figure.update_xaxes(title_text="dimension of the head", row=1, col=1)
+    figure.update_xaxes(title_text="dimension of the head", side="top", row=1, col=1)
     figure.update_layout(title=f"Query {query_label} against every key", height=min(160 + 22 * len(tokens), 900),
-                         margin=dict(t=70, l=10, r=10, b=10))
+                         margin=dict(t=90, l=10, r=10, b=60))
     st.plotly_chart(figure, key=f"{key}_chart")
     figure_download(figure=figure, file_name=f"{key}.html", key=key)

@@ -17,10 +17,10 @@ def stacked_parts(*, tokens: list[str], parts: dict[str, np.ndarray], totals: di
         figure.add_trace(go.Bar(x=x, y=values, name=name, hovertemplate=f"%{{x}}<br>{name}: %{{y:.3f}}<extra></extra>"))
     for name, values in totals.items():
         figure.add_trace(go.Scatter(x=x, y=values, name=name, mode="markers",
-                                    marker=dict(symbol="line-ew-open", size=18, line=dict(width=3)),
+                                    marker=dict(symbol="line-ew-open", size=18, color="black", line=dict(width=3)),
                                     hovertemplate=f"%{{x}}<br>{name}: %{{y:.3f}}<extra></extra>"))
-    figure.update_layout(barmode="relative", title=title, yaxis_title=y_title, height=420,
+    figure.update_layout(barmode="relative", title=title, yaxis_title=y_title, height=460,
                          xaxis=dict(type="category", tickangle=-60), margin=dict(t=50, l=10, r=10, b=10),
-                         legend=dict(orientation="h", y=1.02, yanchor="bottom", x=1, xanchor="right"))
+                         legend=dict(orientation="h", y=-0.25, yanchor="top", x=0, xanchor="left"))
     st.plotly_chart(figure, key=f"{key}_chart")
     figure_download(figure=figure, file_name=f"{key}.html", key=key)

@@ -37,8 +37,9 @@ for index, (name, title) in enumerate(overview.PATTERNS.items()):
                             zmin=0 if bounded else None, zmax=1 if bounded else None)
         if clicked is not None and clicked != st.session_state.get(f"ho_{name}_last"):
             st.session_state[f"ho_{name}_last"] = picked = clicked  # a new click, not the lingering selection
-if picked is not None:
+if picked is not None and picked != (st.session_state["ho_layer"], st.session_state["ho_head"]):
     st.session_state["ho_layer"], st.session_state["ho_head"] = picked
+    st.rerun()  # redraw the grids with the new head outlined
 
 st.subheader("The chosen head")
 left, right, links = st.columns([1, 1, 2])

@@ -78,8 +78,8 @@ st.markdown(f"Every head does the same in parallel; their {nh} outputs of {d_k} 
             "LayerNorm(concat·W_Oᵀ + b_O + x). That is what the layer's feed-forward reads.")
 stages = np.stack([steps.concatenated, steps.projected, steps.attention_output])
 matrix_heatmap(values=stages, rows=["concatenated heads", "·W_Oᵀ + b_O", "LayerNorm(… + x)"],
-               columns=[str(d) for d in range(H)], title=f"{token_label}: after the attention block",
-               height=260, key="ih_output")
+               columns=[str(d) for d in range(H)], title=f"{token_label}: after the attention block (outlined: head {head})",
+               highlight_columns=(head * d_k, (head + 1) * d_k - 1), height=260, key="ih_output")
 if difference < 1e-3:
     st.success(f"Check: recomputed here from X and the weights, these numbers match the model's own Q, K, V, "
                f"head output and attention output (largest difference {difference:.1e}).")

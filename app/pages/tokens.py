@@ -21,7 +21,7 @@ st.markdown(
     "(A or B) a piece belongs to and the **position** counts from 0.")
 
 rows = pd.DataFrame(tokens.token_rows(enc))
-st.dataframe(rows, hide_index=True, height=min(38 + 35 * len(rows), 420))
+st.dataframe(rows, hide_index=True, height=min(40 + 35 * len(rows), 560))
 st.caption(f"{len(enc)} pieces" + (" (truncated at the model's limit)" if enc.truncated else ""))
 
 st.header("The input embedding: E = T + S + P, then LayerNorm")
@@ -35,11 +35,12 @@ view = st.radio("Show", ["Size of each part (norm ‖·‖)", "Share of E carrie
 norms = tokens.part_norms(parts)
 if view.startswith("Size"):
     stacked_parts(tokens=labels, parts={tokens.PART_LABELS[p]: norms[p] for p in ("token", "segment", "position")},
-                  totals={"‖E‖": norms["summed"], "‖LayerNorm(E)‖": norms["normalized"]},
-                  title="Norm of each part, per piece (bars stack; markers: the sum and after LayerNorm)",
+                  totals={"‖E‖, the norm of the sum": norms["summed"]},
+                  title="Norm of each part, per piece (bars stack; black mark: the norm of their sum E)",
                   y_title="Euclidean norm", key="tokens_norms")
     st.caption("The bars add the parts' lengths; ‖E‖ is shorter than their total because the parts point in "
-               "different directions. LayerNorm puts every piece at the same scale.")
+               "different directions. LayerNorm then puts every piece at the same scale: after it the norms "
+               f"are {norms['normalized'].min():.1f}–{norms['normalized'].max():.1f} (its learned gains set the size).")
 else:
     shares = tokens.part_shares(parts)
     stacked_parts(tokens=labels, parts={tokens.PART_LABELS[p]: shares[p] for p in shares}, totals={},
@@ -58,8 +59,8 @@ matrix_heatmap(values=parts[part][:, :dims], rows=labels, columns=[str(d) for d 
 st.header("The model")
 card, family = st.columns([1, 2])
 with card:
-    st.dataframe(pd.DataFrame(tokens.model_card(model).items(), columns=["", selection.model_name]).astype(str),
-                 hide_index=True)
+    card = {name: f"{value:,}" if isinstance(value, int) else value for name, value in tokens.model_card(model).items()}
+    st.dataframe(pd.DataFrame(card.items(), columns=["", selection.model_name]), hide_index=True)
 with family:
     st.dataframe(pd.DataFrame(services.size_family(selection.model_name)), hide_index=True,
                  column_config={"parameters": st.column_config.NumberColumn(format="localized")})

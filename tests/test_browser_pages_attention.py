@@ -1,0 +1,85 @@
+"""The Tokens and embeddings, Inside one head and Head overview pages in real headless Chromium,
+with no network: submit a sentence, move between pages, click a head; screenshots for the README."""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, ROOT, is_local, streamlit_server, submit_sentence
+
+PORT = 8512
+SENTENCE = "The cat sat on the mat because it was tired."
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    if not CHROMIUM.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} is missing: .ci/run installs Debian's chromium (apt-get install chromium)")
+        pytest.skip(f"{CHROMIUM} is not installed")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def wait_until_idle(page) -> None:
+    """Streamlit shows its status widget while a script runs; wait for it to go, then for plotly's paint."""
+    page.wait_for_function("() => !document.querySelector('[data-testid=stStatusWidget]')", timeout=120_000)
+    page.wait_for_timeout(800)
+
+
+def screenshot(page, name: str) -> int:
+    """The whole page: Streamlit scrolls inside its main block, so grow the window to its height first.
+    Returns how many plotly charts the page drew (Streamlit draws charts only once they are in view)."""
+    height = page.evaluate("document.querySelector('[data-testid=stMain]').scrollHeight")
+    page.set_viewport_size({"width": 1400, "height": min(int(height) + 40, 6000)})
+    wait_until_idle(page)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+    charts = page.locator("[data-testid=stPlotlyChart] .main-svg").count()
+    page.set_viewport_size({"width": 1400, "height": 1000})
+    return charts
+
+
+@pytest.mark.browser
+def test_pages_draw_the_sentence_keep_it_across_pages_and_open_a_clicked_head(chromium):
+    requests: list[str] = []
+    with streamlit_server(PORT) as url:
+        page = chromium.new_page(viewport={"width": 1400, "height": 1000})
+        page.on("request", lambda request: requests.append(request.url))
+        page.goto(f"{url}/tokens", wait_until="domcontentloaded")
+        page.get_by_role("heading", name="Tokens and embeddings").wait_for(timeout=120_000)
+        submit_sentence(page, SENTENCE)
+        page.get_by_text("13 pieces").wait_for(timeout=60_000)  # [CLS] the cat sat on the mat because it was tired . [SEP]
+        wait_until_idle(page)
+        assert screenshot(page, "tokens") >= 2
+
+        page.get_by_test_id("stSidebarNav").get_by_text("Inside one head").click()
+        page.get_by_role("heading", name="Inside one head").wait_for(timeout=60_000)
+        page.get_by_text("match the model's own").wait_for(timeout=60_000)
+        assert "cat" in page.url  # the sentence followed us to the next page, and into its URL
+        wait_until_idle(page)
+        assert screenshot(page, "inside_head") >= 7
+
+        page.get_by_test_id("stSidebarNav").get_by_text("Head overview").click()
+        page.get_by_role("heading", name="Head overview").wait_for(timeout=60_000)
+        wait_until_idle(page)
+        # Click the entropy grid's cell for layer 2, head 5 (6 layers × 12 heads, layer 0 on top).
+        grid = page.get_by_test_id("stPlotlyChart").first.locator(".nsewdrag").first
+        box = grid.bounding_box()
+        page.mouse.click(box["x"] + box["width"] * 5.5 / 12, box["y"] + box["height"] * 2.5 / 6)
+        page.get_by_text("Open layer 2, head 5 step by step").wait_for(timeout=60_000)
+        wait_until_idle(page)
+        screenshot(page, "head_overview")
+
+        page.get_by_text("Open layer 2, head 5 step by step").click()
+        page.get_by_role("heading", name="Inside one head").wait_for(timeout=60_000)
+        page.get_by_text("X is the output of layer 2").wait_for(timeout=60_000)
+        assert "layer=2" in page.url and "head=5" in page.url
+        page.close()
+    assert [u for u in requests if not is_local(u)] == []
