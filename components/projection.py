@@ -16,14 +16,19 @@ def _hover(text: str) -> str:
 
 
 def projection_scatter(*, coords: np.ndarray, labels: list[str], hover: list[str], title: str, key: str,
-                       axis_prefix: str = "PC") -> None:
-    """coords: (n, 2) or (n, 3); one trace per distinct label, in order of first appearance."""
+                       axis_prefix: str = "PC", point_names: list[str] | None = None) -> None:
+    """coords: (n, 2) or (n, 3); one trace per distinct label, in order of first appearance;
+    point_names, if given, are written beside the points."""
     three_d = coords.shape[1] == 3
     figure = go.Figure()
     for label in dict.fromkeys(labels):
         rows = [i for i, value in enumerate(labels) if value == label]
-        common = dict(name=label, mode="markers", text=[_hover(hover[i]) for i in rows],
-                      hovertemplate="%{text}<extra>" + html.escape(label) + "</extra>")
+        common = dict(name=label, customdata=[_hover(hover[i]) for i in rows],
+                      hovertemplate="%{customdata}<extra>" + html.escape(label) + "</extra>")
+        if point_names is not None:
+            common.update(mode="markers+text", text=[point_names[i] for i in rows], textposition="top center")
+        else:
+            common.update(mode="markers")
         if three_d:
             figure.add_trace(go.Scatter3d(x=coords[rows, 0], y=coords[rows, 1], z=coords[rows, 2],
                                           marker=dict(size=4), **common))

@@ -206,7 +206,7 @@ def test_screenshots_of_the_embeddings_pages():
             browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=[
                 "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                 "--disable-sync", "--no-first-run"])
-            page = browser.new_page(viewport={"width": 1400, "height": 1800})
+            page = browser.new_page(viewport={"width": 1400, "height": 2600})
             for path, title in [("word_in_context", "A word in context"), ("word_senses", "Word senses across layers"),
                                 ("sentence_embeddings", "Sentence embeddings")]:
                 deadline = time.time() + 60

@@ -79,6 +79,7 @@ except polysemy.ProjectionError as err:
 projection_scatter(coords=coords, labels=["sentence"] * len(sentences),
                    hover=[f"{label}: {s}" for label, s in zip(labels, sentences)], key="se_map",
                    axis_prefix="UMAP" if method == "UMAP" else "PC",
+                   point_names=labels if len(labels) <= 40 else None,
                    title=f"The sentences in 2-D ({method} of the layer-{layer} embeddings)")
 
 vectors = pd.DataFrame(at_layer, columns=[f"d{k}" for k in range(at_layer.shape[1])])
