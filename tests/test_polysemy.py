@@ -241,6 +241,14 @@ def test_cli_exits_2_with_a_message_on_bad_files(tmp_path, caplog, content):
     assert "bad.csv" in caplog.text and not (tmp_path / "o.json").exists()
 
 
+def test_cli_exits_2_when_the_model_cannot_be_loaded(tmp_path, caplog):
+    path = tmp_path / "ok.tsv"
+    path.write_text("word\tsentence\nbank\tthe bank\n", encoding="utf-8")
+    args = ["polysemy", "--data", str(path), "--model", str(tmp_path / "no_such_model"), "--json", str(tmp_path / "o.json")]
+    assert main(args) == 2
+    assert "cannot load model" in caplog.text and not (tmp_path / "o.json").exists()
+
+
 # ------------------------------------------------------------------------------------------------
 # On the real default model
 
