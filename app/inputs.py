@@ -60,6 +60,11 @@ def clean_text(text: str, label: str) -> tuple[str, list[Notice]]:
     return clean, notices
 
 
+def escape_markdown(text: str) -> str:
+    """User text safe inside st.markdown: "$" would start LaTeX, "*" or "_" emphasis, "<" HTML."""
+    return "".join("\\" + c if c in "\\`*_[]$<>#~|" else c for c in text)
+
+
 def token_notices(tokenizer, text_a: str, text_b: str) -> list[Notice]:
     """Truncation (at the tokenizer's limit, as bert_core.encode does) and unknown pieces, in plain words."""
     notices = []

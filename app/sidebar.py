@@ -86,8 +86,8 @@ def _uploaded_sentences() -> list[str]:
         if columns:
             column = inputs.text_column(columns)
             if column is None:
-                st.sidebar.warning(f"{upload.name} has no 'sentence' or 'text' column "
-                                   f"(its columns: {', '.join(columns)}). Pick the column that holds the sentences.")
+                named = inputs.escape_markdown(f"{upload.name} (its columns: {', '.join(columns)})")
+                st.sidebar.warning(f"No 'sentence' or 'text' column in {named}. Pick the column that holds the sentences.")
                 guess = columns.index(inputs.wordiest_column(rows, columns))
                 column = st.sidebar.selectbox("Column with the sentences", columns, index=guess, key="upload_column")
             lines = [row.get(column) for row in rows]

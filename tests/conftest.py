@@ -21,3 +21,22 @@ def default_model():
 def ewt_dev() -> Path:
     assert EWT_DEV.is_file(), f"UD English EWT dev set expected at {EWT_DEV}"
     return EWT_DEV
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """Debian's headless Chromium through Playwright; skipped where it is missing, except in CI."""
+    import os
+
+    from tests.browser import CHROMIUM, CHROMIUM_ARGS
+
+    if not CHROMIUM.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} is missing: .ci/run installs Debian's chromium (apt-get install chromium)")
+        pytest.skip(f"{CHROMIUM} is not installed")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()

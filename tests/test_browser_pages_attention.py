@@ -2,29 +2,13 @@
 with no network: submit a sentence, move between pages, click a head; screenshots for the README."""
 from __future__ import annotations
 
-import os
-
 import pytest
 
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, ROOT, is_local, streamlit_server, submit_sentence
+from tests.browser import ROOT, is_local, streamlit_server, submit_sentence
 
 PORT = 8512
 SENTENCE = "The cat sat on the mat because it was tired."
 SCREENSHOTS = ROOT / "docs" / "screenshots"
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    if not CHROMIUM.exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"{CHROMIUM} is missing: .ci/run installs Debian's chromium (apt-get install chromium)")
-        pytest.skip(f"{CHROMIUM} is not installed")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def wait_until_idle(page) -> None:

@@ -81,3 +81,9 @@ def test_sentences_from_lines_drop_blanks_and_cap_the_count():
     many, notices = inputs.sentences_from_lines([f"s{i}" for i in range(inputs.MAX_SENTENCES + 5)])
     assert len(many) == inputs.MAX_SENTENCES and levels(notices) == ["warning"]
     assert levels(inputs.sentences_from_lines(["", "  "])[1]) == ["error"]
+
+
+def test_escape_markdown_neutralises_latex_emphasis_and_html():
+    assert inputs.escape_markdown("costs $5 and $6") == "costs \\$5 and \\$6"
+    assert inputs.escape_markdown("*bold* <b>") == "\\*bold\\* \\<b\\>"
+    assert inputs.escape_markdown("plain words") == "plain words"

@@ -43,7 +43,7 @@ def test_inside_head_page_walks_through_and_checks_against_the_model():
     at = open_page(INSIDE, text_a="The cat sat on the mat.")
     assert [h.value for h in at.header] == ["1. The input X", "2. Queries, keys and values",
                                             "3. Scores: q·k / √dₖ, then softmax", "4. The weighted sum of V",
-                                            "5. All heads together, then W_O"]
+                                            "5. All heads together, then Wᴼ"]
     assert "match the model's own" in texts(at.success)
     assert len(at.get("plotly_chart")) == 7
     at.selectbox(key="ih_layer").set_value(5).run()
@@ -125,7 +125,7 @@ def test_uploaded_csv_with_a_sentence_column_offers_its_sentences():
 def test_uploaded_csv_without_the_expected_column_says_so_and_lets_the_user_pick():
     at = open_page(TOKENS)
     at.sidebar.file_uploader[0].set_value(("mine.csv", b"id,words\n1,Hello there\n2,Good night\n", "text/csv")).run()
-    assert "no 'sentence' or 'text' column" in texts(at.sidebar.warning)
+    assert "No 'sentence' or 'text' column in mine.csv" in texts(at.sidebar.warning)
     assert at.sidebar.selectbox(key="upload_column").value == "words"
     assert at.sidebar.selectbox(key="uploaded_choice").options == ["Hello there", "Good night"]
 

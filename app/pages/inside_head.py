@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from app import services, url_state, walkthrough
+from app import inputs, services, url_state, walkthrough
 from components.matrix_heatmap import matrix_heatmap
 from components.query_key import query_key
 
@@ -36,6 +36,7 @@ st.page_link("app/pages/head_overview.py", label="All heads at a glance (Head ov
 steps = walkthrough.head_steps(model, internals.hidden_states[layer], layer, head, token)
 difference = walkthrough.largest_difference(steps, internals, layer, head, token)
 token_label = f"“{labels[token]}” (position {token})"
+token_md = inputs.escape_markdown(token_label)
 
 st.header("1. The input X")
 st.markdown(f"X is the output of layer {layer} (layer 0: the embeddings): one row of {H} numbers per "
@@ -45,7 +46,7 @@ matrix_heatmap(values=steps.x[:, :32], rows=labels, columns=[str(d) for d in ran
 
 st.header("2. Queries, keys and values")
 st.markdown(f"Head {head} multiplies X by its own slice of three learned matrices: "
-            f"Q = X·W_Qᵀ + b_Q, and likewise K and V. Each W is **({d_k}, {H})**, so Q, K and V are "
+            f"$Q = X W_Q^T + b_Q$, and likewise K and V. Each W is **({d_k}, {H})**, so Q, K and V are "
             f"**({T}, {d_k})**: {nh} heads × {d_k} = {H}, the model's width.")
 q_col, k_col, v_col = st.columns(3)
 dims = [str(d) for d in range(d_k)]
@@ -57,8 +58,8 @@ with v_col:
     matrix_heatmap(values=steps.value, rows=labels, columns=dims, title="V (values)", key="ih_v")
 
 st.header("3. Scores: q·k / √dₖ, then softmax")
-st.markdown(f"The query of {token_label} meets every key: score_j = q·k_j / √{d_k}. Below, as in bertviz's "
-            "neuron view, each row multiplies q and k_j **dimension by dimension** (red: they agree, blue: "
+st.markdown(f"The query of {token_md} meets every key: $s_j = q \\cdot k_j / \\sqrt{{{d_k}}}$. Below, as in bertviz's "
+            "neuron view, each row multiplies q and $k_j$ **dimension by dimension** (red: they agree, blue: "
             "they disagree); a row's sum divided by √dₖ is its score, and softmax turns the scores into "
             "weights that sum to 1.")
 query_key(products=steps.qk_products, scores=steps.scores, probs=steps.probs, tokens=labels,
@@ -66,18 +67,18 @@ query_key(products=steps.qk_products, scores=steps.scores, probs=steps.probs, to
 
 st.header("4. The weighted sum of V")
 top = np.argsort(-steps.probs)[:3]
-st.markdown(f"The head's output for {token_label} is Σ_j p_j·v_j, shape **({d_k},)**. Most of it comes from "
-            + ", ".join(f"“{labels[j]}” ({steps.probs[j]:.0%})" for j in top) + ".")
+st.markdown(f"The head's output for {token_md} is $\\sum_j p_j v_j$, shape **({d_k},)**. Most of it comes from "
+            + ", ".join(f"“{inputs.escape_markdown(labels[j])}” ({steps.probs[j]:.0%})" for j in top) + ".")
 matrix_heatmap(values=steps.head_context[None, :], rows=[f"head {head} output"], columns=dims,
                title="p·V for this token", height=180, key="ih_context")
 
-st.header("5. All heads together, then W_O")
+st.header("5. All heads together, then Wᴼ")
 st.markdown(f"Every head does the same in parallel; their {nh} outputs of {d_k} numbers are **concatenated** "
             f"into {H} numbers (head {head} is columns {head * d_k}–{(head + 1) * d_k - 1}), multiplied by "
-            f"W_O **({H}, {H})**, added to X (the residual connection) and normalised: "
-            "LayerNorm(concat·W_Oᵀ + b_O + x). That is what the layer's feed-forward reads.")
+            f"$W_O$ **({H}, {H})**, added to X (the residual connection) and normalised: "
+            "$\\mathrm{LayerNorm}(z W_O^T + b_O + x_t)$. That is what the layer's feed-forward reads.")
 stages = np.stack([steps.concatenated, steps.projected, steps.attention_output])
-matrix_heatmap(values=stages, rows=["concatenated heads", "·W_Oᵀ + b_O", "LayerNorm(… + x)"],
+matrix_heatmap(values=stages, rows=["concatenated heads z", "z·Wᴼᵀ + bᴼ", "LayerNorm(… + x)"],
                columns=[str(d) for d in range(H)], title=f"{token_label}: after the attention block (outlined: head {head})",
                highlight_columns=(head * d_k, (head + 1) * d_k - 1), height=260, key="ih_output")
 if difference < 1e-3:
