@@ -16,6 +16,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from app import polysemy
+from app.__main__ import main
 from tests.conftest import ROOT
 
 PORT = 8513
@@ -101,12 +102,19 @@ def test_word_in_context_reads_emoji_control_characters_and_a_long_line():
 # Word senses
 
 
-def test_word_senses_shows_the_example_set_and_the_cli_numbers():
+def test_word_senses_shows_the_example_set_and_the_cli_numbers(tmp_path):
+    out = tmp_path / "senses.json"
+    assert main(["polysemy", "--data", str(ROOT / "data" / "senses_example.tsv"), "--json", str(out)]) == 0
+    cli = json.loads(out.read_text())
     at = open_page("word_senses")
     assert at.title[0].value == "Word senses across layers" and not at.error
     assert at.metric[0].value == "262" and at.metric[1].value == "12"
     scores = at.dataframe[0].value
     assert list(scores["word"])[:3] == ["all words", "python", "fair"]
+    for entry in cli["layers"]:
+        column = scores[f"layer {entry['layer']}"]
+        assert column.iloc[0] == round(entry["accuracy"], 3)
+        assert list(column.iloc[1:]) == [round(entry["per_word"][w], 3) for w in scores["word"][1:]]
     table = polysemy.read_table((ROOT / "data" / "senses_example.tsv").read_bytes(), "senses_example.tsv")
     assert len({(r.word, r.sense) for r in table.rows}) >= 24 and len({r.word for r in table.rows}) >= 10
     assert len(at.get("plotly_chart")) == 3   # accuracy against layer, projection, within/between
