@@ -78,10 +78,14 @@ def most_attended(word_attention: torch.Tensor, has_pieces: torch.Tensor) -> tor
     For the other direction (which word attends most to each word), pass word_attention.mT.
     """
     batch_dims = has_pieces.dim() - 1
-    scores = word_attention.clone()
-    scores.diagonal(dim1=-2, dim2=-1).zero_()
-    candidates = _align(has_pieces, batch_dims, scores.dim() - 1).unsqueeze(-2)  # (…, 1, W)
-    scores.masked_fill_(~candidates, float("-inf"))
-    choice = scores.argmax(-1)                                                   # first maximum: leftmost
-    sources = _align(has_pieces, batch_dims, choice.dim())                       # (…, W)
+    W = word_attention.shape[-1]
+    keep = 1 - torch.eye(W, dtype=word_attention.dtype, device=word_attention.device)     # (W, W): self → 0
+    candidates = _align(has_pieces, batch_dims, word_attention.dim() - 1).unsqueeze(-2)  # (…, 1, W)
+    barrier = torch.zeros(candidates.shape, dtype=word_attention.dtype, device=word_attention.device)
+    barrier.masked_fill_(~candidates, float("-inf"))                                     # piece-less: never chosen
+    # barrier + attention × keep in one pass, written contiguously (fast argmax even for .mT)
+    scores = torch.empty(word_attention.shape, dtype=word_attention.dtype, device=word_attention.device)
+    torch.addcmul(barrier, word_attention, keep, out=scores)
+    choice = scores.argmax(-1)                                                           # first maximum: leftmost
+    sources = _align(has_pieces, batch_dims, choice.dim())                               # (…, W)
     return choice.masked_fill(~sources, -1)
