@@ -35,7 +35,8 @@ _LIBRARIES = ("d3.min.js", "jquery.min.js", "bertviz_shim.js")
 # to a CDN (bertviz_shim.js hands the inlined libraries over); lines come from
 # linksOf(row, min) ({j: column, w: weight}) instead of every column (the head view draws a
 # line at opacity weight / heads shown, so it keeps those of at least MIN_OPACITY), and
-# transpose works on Float32Array rows, fast. A bertviz release that changes these lines fails loudly (see _patched).
+# transpose works on Float32Array rows, fast. A bertviz release that changes these lines
+# fails loudly (see _patched).
 _NO_CDN = ("""require.config({
   paths: {
       d3: 'https://cdnjs.cloudflare.com/ajax/libs/d3/5.7.0/d3.min',
@@ -45,7 +46,8 @@ _NO_CDN = ("""require.config({
 _HEAD_VIEW_PATCHES = (
     _NO_CDN,
     ('.attr("left-token-index", (d, i) => i)\n            .selectAll("line")\n            .data(d => d)',
-     f'.attr("left-token-index", (d, i) => i)\n            .selectAll("line")\n            .data(d => linksOf(d, {MIN_OPACITY} * activeHeads()))', 1),
+     f'.attr("left-token-index", (d, i) => i)\n            .selectAll("line")\n            .data(function (d) {{ return config.headVis[+this.parentNode.getAttribute("head-index")] '
+     f'? linksOf(d, {MIN_OPACITY} * activeHeads()) : []; }})', 1),  # hidden heads draw no lines
     # Showing or hiding a head changes which lines are visible: redraw them, not just their opacity.
     ("updateCheckboxes();\n            updateAttention(svg);",
      "updateCheckboxes();\n            renderAttention(svg, config.attention[config.filter].attn[config.layer_seq]);", 2),

@@ -121,7 +121,7 @@ def test_head_view_document_is_self_contained_and_small(pair_run):
                           layer=0, key="hv")
     assert not re.search(r"(src|href)=[\"']?https?:", html) and "cdnjs" not in html
     assert "d3js.org v5.7.0" in html and "jQuery v3.7.1" in html
-    assert "linksOf(d, 0.01 * activeHeads())" in html  # bertviz's head_view.js, patched
+    assert "linksOf(d, 0.01 * activeHeads())" in html and "renderAttention(svg, config" in html  # patched
     assert json.dumps(view.from_labels) in html
     bertviz_json_bytes = len(json.dumps(pair_run.attentions.tolist()))
     assert len(html) < bertviz_json_bytes

@@ -34,9 +34,11 @@ def test_head_view_draws_the_sentence_offline(chromium, default_model):
     _, tokenizer = default_model
     tokens = encode(tokenizer, SENTENCE).tokens
     requests: list[str] = []
+    errors: list[str] = []
     with streamlit_server(PORT) as url:
         page = chromium.new_page(viewport={"width": 1500, "height": 1100})
         page.on("request", lambda request: requests.append(request.url))
+        page.on("pageerror", lambda error: errors.append(str(error)))
         page.goto(f"{url}/attention", wait_until="domcontentloaded")
         page.get_by_role("heading", name="Attention views").wait_for(timeout=120_000)
         submit_sentence(page, SENTENCE)
@@ -45,6 +47,13 @@ def test_head_view_draws_the_sentence_offline(chromium, default_model):
         page.wait_for_timeout(500)  # let plotly finish its first paint before the picture
         SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SCREENSHOT), full_page=True)
+        # Double-clicking a head's colour shows that head alone: its lines are redrawn, in its colour.
+        view = page.frame_locator('iframe[title^="Head view"]')
+        view.locator('#vis svg rect[width="20"]').nth(3).dblclick()
+        view.locator("#attention line").first.wait_for(state="attached")
+        strokes = view.locator("#attention line").evaluate_all("lines => lines.map(l => l.getAttribute('stroke'))")
         page.close()
+    assert len(set(strokes)) == 1 and len(strokes) > 0
+    assert errors == []
     assert requests, "the page made no requests at all?"
     assert [u for u in requests if not is_local(u)] == []
