@@ -137,7 +137,7 @@ def model_view_html(*, weights: np.ndarray, from_labels: list[str], to_labels: l
 
 def head_view_height(num_rows: int) -> int:
     """Pixels that show the whole head view (bertviz: 22.5 px a token), at most 900 (then it scrolls)."""
-    return min(int(num_rows * 22.5) + 80, 900)
+    return min(int(num_rows * 22.5) + 100, 900)
 
 
 def render_head_view(*, weights: np.ndarray, from_labels: list[str], to_labels: list[str], layer: int,
