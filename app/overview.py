@@ -77,7 +77,7 @@ def head_patterns(attn: np.ndarray, tokens: list[str], special: list[bool]) -> d
 
 
 def rollout(attn: np.ndarray, residual: float = 0.5) -> np.ndarray:
-    """(L, T, T) attention rollout after each layer (Abnar & Zuidema 2020), heads averaged,
+    """(L, T, T) float32 attention rollout after each layer (Abnar & Zuidema 2020), heads averaged,
     residual added as (1-residual)·A + residual·I, rows renormalised."""
     L, _, T, _ = attn.shape
     eye = np.eye(T)
@@ -87,7 +87,7 @@ def rollout(attn: np.ndarray, residual: float = 0.5) -> np.ndarray:
         mixed /= mixed.sum(-1, keepdims=True)
         flow = mixed @ flow
         result[layer] = flow
-    return result
+    return result.astype(np.float32)  # float64 while multiplying; float32 is plenty to show and cache
 
 
 def attentions(model: BertModel, enc: Encoding) -> np.ndarray:

@@ -39,8 +39,9 @@ if view.startswith("Size"):
                   title="Norm of each part, per piece (bars stack; black mark: the norm of their sum E)",
                   y_title="Euclidean norm", key="tokens_norms")
     st.caption("The bars add the parts' lengths; ‖E‖ is shorter than their total because the parts point in "
-               "different directions. LayerNorm then puts every piece at the same scale: after it the norms "
-               f"are {norms['normalized'].min():.1f}–{norms['normalized'].max():.1f} (its learned gains set the size).")
+               "different directions. LayerNorm then standardises each piece's vector (mean 0, variance 1 over "
+               "its dimensions) and applies a learned gain and bias per dimension: after it the norms are "
+               f"{norms['normalized'].min():.1f}–{norms['normalized'].max():.1f}.")
 else:
     shares = tokens.part_shares(parts)
     stacked_parts(tokens=labels, parts={tokens.PART_LABELS[p]: shares[p] for p in shares}, totals={},
