@@ -44,20 +44,26 @@ def _model_choice() -> str:
     return st.session_state["model_name"]
 
 
-def _use_sentences(text_a: str, text_b: str) -> None:
+def _use_sentences(text_a: str, text_b: str, source: str) -> None:
+    """Show these sentences; the pickers other than `source` go back to "nothing picked"."""
     st.session_state["text_a"], st.session_state["text_b"] = text_a, text_b
     st.session_state["typed_a"], st.session_state["typed_b"] = text_a, text_b
+    if source != "example_choice":
+        st.session_state["example_choice"] = _example_labels()[0]
+    if source != "uploaded_choice" and "uploaded_choice" in st.session_state:
+        st.session_state["uploaded_choice"] = None
 
 
 def _on_example() -> None:
     labels = _example_labels()
     choice = st.session_state["example_choice"]
     if choice in labels[1:]:
-        _use_sentences(*EXAMPLES[labels.index(choice) - 1])
+        _use_sentences(*EXAMPLES[labels.index(choice) - 1], source="example_choice")
 
 
 def _on_uploaded_sentence() -> None:
-    _use_sentences(st.session_state["uploaded_choice"], "")
+    if st.session_state["uploaded_choice"] is not None:
+        _use_sentences(st.session_state["uploaded_choice"], "", source="uploaded_choice")
 
 
 def _on_run() -> None:
@@ -65,7 +71,7 @@ def _on_run() -> None:
     if not inputs.clean_text(typed_a, "Sentence A")[0]:
         st.session_state["empty_submit"] = True  # keep the current sentences; say why on this run
         return
-    st.session_state["text_a"], st.session_state["text_b"] = typed_a, typed_b
+    _use_sentences(typed_a, typed_b, source="form")
 
 
 def _example_labels() -> list[str]:

@@ -139,3 +139,16 @@ def test_bad_uploads_get_a_clear_error(name, data, message):
     at = open_page(TOKENS)
     at.sidebar.file_uploader[0].set_value((name, data, "application/octet-stream")).run()
     assert not at.exception and message in texts(at.sidebar.error)
+
+
+def test_typed_sentence_outlives_a_picked_example_and_later_reruns():
+    at = open_page(INSIDE)
+    at.sidebar.selectbox(key="example_choice").set_value(at.sidebar.selectbox(key="example_choice").options[2]).run()
+    assert at.query_params["a"] == "The man went to the store."
+    at.sidebar.text_area[0].set_value("Owls hunt at night")
+    at.sidebar.text_area[1].set_value("")
+    at.sidebar.button[1].click().run()
+    assert at.sidebar.selectbox(key="example_choice").value == "(your own)"
+    at.selectbox(key="ih_layer").set_value(4).run()               # a rerun that is not a submit
+    assert at.query_params["a"] == "Owls hunt at night" and at.query_params["b"] == ""
+    assert "owls" in at.selectbox(key="ih_token").options[1]
