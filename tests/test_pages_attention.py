@@ -81,8 +81,9 @@ def test_bad_url_values_fall_back_silently():
 def test_url_opens_head_overview_at_the_chosen_head():
     at = open_page(OVERVIEW, query={"layer": "4", "head": "9"})
     assert (at.selectbox(key="ho_layer").value, at.selectbox(key="ho_head").value) == (4, 9)
-    link = at.get("page_link")[0].proto
-    assert "layer 4, head 9" in link.label
+    links = [link.proto for link in at.get("page_link")]
+    assert [link.page.rsplit("/", 1)[-1] for link in links] == ["inside_head", "attention"]
+    assert all("layer 4, head 9" in link.label for link in links)
 
 
 @pytest.mark.parametrize("page", MY_PAGES)

@@ -50,6 +50,8 @@ url_state.set_value("head", head)
 with links:
     st.page_link("app/pages/inside_head.py", label=f"Open layer {layer}, head {head} step by step (Inside one head)",
                  icon=":material/neurology:", query_params=url_state.page_params(layer=layer, head=head))
+    st.page_link("app/pages/attention.py", label=f"See layer {layer}, head {head} in the head view (Attention views)",
+                 icon=":material/visibility:", query_params=url_state.page_params(layer=layer, head=head))
 st.dataframe(pd.DataFrame({title: [f"{patterns[name][layer, head]:.3f}"] for name, title in overview.PATTERNS.items()}),
              hide_index=True)
 
