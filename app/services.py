@@ -8,7 +8,7 @@ import streamlit as st
 
 from bert_core import DEFAULT_MODEL, BertModel, encode, load_pretrained
 
-from . import attention, overview, polysemy, sentence_embeddings, tokens, walkthrough
+from . import attention, overview, polysemy, sentence_embeddings, syntax, tokens, walkthrough
 
 
 @st.cache_resource(max_entries=2, show_spinner="Loading the model…")
@@ -101,3 +101,35 @@ def ablation(model_name: str, text_a: str, text_b: str, heads: str):
     config = model.config
     switched_off = overview.parse_heads(heads, config.num_hidden_layers, config.num_attention_heads)
     return overview.ablation_similarity(model, enc, switched_off)
+
+
+# Syntax pages (issue 5): spaCy loaded once; results keyed by the model name and the text, or by
+# the corpus kind and its bytes' digest (`_data` is not hashed).
+
+@st.cache_resource(show_spinner="Loading spaCy's English parser…")
+def get_parser():
+    return syntax.load_parser()
+
+
+@st.cache_data(max_entries=16, show_spinner="Parsing and running the model…")
+def syntax_sentence(model_name: str, text: str) -> tuple[syntax.SentenceAnalysis, int]:
+    """(analysis of spaCy's first sentence of `text`, how many sentences spaCy found).
+    Raises ValueError when there is nothing to analyse."""
+    sentences = syntax.parse_text(get_parser(), text)
+    model, tokenizer = get_model(model_name)
+    return syntax.analyse_sentence(model, tokenizer, sentences[0], model_name), len(sentences)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def syntax_corpus(model_name: str, kind: str, digest: str, max_sentences: int, _data: bytes) -> syntax.ProbeResult:
+    """The probe on a CoNLL-U file (kind "conllu") or on text, one sentence per line, parsed by spaCy
+    (kind "text"): exactly what `python -m app probe` computes. Raises ConlluError for an unusable file."""
+    if kind == "text":
+        treebank = syntax.parse_lines(get_parser(), _data.decode("utf-8"), max_sentences)
+    else:
+        treebank = syntax.read_conllu(_data, max_sentences)
+    model, tokenizer = get_model(model_name)
+    bar, progress = _progress_bar("Running the probe:")
+    result = syntax.probe(model, tokenizer, treebank, model_name=model_name, progress=progress)
+    bar.empty()
+    return result

@@ -154,6 +154,12 @@ class ProbeResult:
         return {relation: (hits[..., r] / counts[r]).tolist()
                 for r, relation in enumerate(self.relations) if counts[r]}
 
+    def heads_always_right(self, direction: int) -> dict[str, list[str]]:
+        """Per relation: the heads ("L-H", 1-based) that find the head of every one of its instances."""
+        hits, counts = self.hits[direction].sum(0), self.counts.sum(0)
+        return {relation: [f"{layer + 1}-{head + 1}" for layer, head in zip(*np.nonzero(hits[..., r] == counts[r]))]
+                for r, relation in enumerate(self.relations) if counts[r]}
+
     def to_json(self) -> dict:
         """The CLI's JSON, which the corpus page shows and offers for download."""
         return {
@@ -230,6 +236,23 @@ def _baseline(keys: list[list[int]], prepared: Sequence[Prepared], R: int) -> tu
                          for offset in OFFSETS], axis=1)
     counts[:, 0], baseline[..., 0] = counts[:, 1:].sum(-1), baseline[..., 1:].sum(-1)
     return counts, baseline
+
+
+@dataclass(frozen=True)
+class SentenceAnalysis:
+    sentence: Sentence
+    targets: np.ndarray    # (2 directions, L, nh, W): attention_targets for this sentence
+    result: ProbeResult    # its hits per relation, as for a treebank of one sentence
+
+
+def analyse_sentence(model, tokenizer, sentence: Sentence, model_name: str = DEFAULT_MODEL) -> SentenceAnalysis:
+    """Every head's predictions on one sentence. Raises ValueError when it is over MAX_PIECES pieces."""
+    prepared = prepare(tokenizer, sentence)
+    if prepared is None:
+        raise ValueError(f"the sentence is over {MAX_PIECES} word pieces; BERT reads at most {MAX_PIECES + 2} "
+                         "with [CLS] and [SEP]")
+    targets = np.stack([t[0].cpu().numpy() for t in attention_targets(model, [prepared])])
+    return SentenceAnalysis(sentence, targets, probe(model, tokenizer, Treebank([sentence]), model_name=model_name))
 
 
 # --- silver parses from spaCy -------------------------------------------------------------------
