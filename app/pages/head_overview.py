@@ -42,18 +42,21 @@ if picked is not None and picked != (st.session_state["ho_layer"], st.session_st
     st.rerun()  # redraw the grids with the new head outlined
 
 st.subheader("The chosen head")
-left, right, links = st.columns([1, 1, 2])
-layer = left.selectbox("Layer", range(L), key="ho_layer")
-head = right.selectbox("Head", range(nh), key="ho_head")
-url_state.set_value("layer", layer)
-url_state.set_value("head", head)
-with links:
+pick, numbers = st.columns(2)
+with pick:
+    left, right = st.columns(2)
+    layer = left.selectbox("Layer", range(L), key="ho_layer")
+    head = right.selectbox("Head", range(nh), key="ho_head")
+    url_state.set_value("layer", layer)
+    url_state.set_value("head", head)
     st.page_link("app/pages/inside_head.py", label=f"Open layer {layer}, head {head} step by step (Inside one head)",
                  icon=":material/neurology:", query_params=url_state.page_params(layer=layer, head=head))
     st.page_link("app/pages/attention.py", label=f"See layer {layer}, head {head} in the head view (Attention views)",
                  icon=":material/visibility:", query_params=url_state.page_params(layer=layer, head=head))
-st.dataframe(pd.DataFrame({title: [f"{patterns[name][layer, head]:.3f}"] for name, title in overview.PATTERNS.items()}),
-             hide_index=True)
+with numbers:
+    st.dataframe(pd.DataFrame({"statistic": list(overview.PATTERNS.values()),
+                               f"layer {layer}, head {head}": [f"{patterns[name][layer, head]:.3f}"
+                                                               for name in overview.PATTERNS]}), hide_index=True)
 
 st.header("Attention rollout")
 st.markdown(
