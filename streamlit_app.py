@@ -21,6 +21,8 @@ pages = {
         st.Page("app/pages/sentence_embeddings.py", title="Sentence embeddings", icon="🧩"),
     ],
     "Syntax": [
+        st.Page("app/pages/syntax_sentence.py", title="Syntax in one sentence", icon=":material/account_tree:"),
+        st.Page("app/pages/syntax_corpus.py", title="Syntactic heads on a treebank", icon=":material/table_chart:"),
     ],
 }
 st.navigation({section: entries for section, entries in pages.items() if entries}).run()

@@ -1,0 +1,121 @@
+"""Syntactic heads on a treebank: Clark et al.'s table for every relation, in both directions."""
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from app import services, syntax
+from app.conllu import ConlluError
+from components.head_accuracy_grid import head_accuracy_grid
+
+SAMPLE = Path(__file__).resolve().parents[2] / "data" / "syntax_sample.conllu"
+MAX_SENTENCES = 20_000  # the CLI takes any number
+DIRECTIONS = {"dependent → head": 0, "head → dependent": 1}
+
+selection = st.session_state["selection"]
+
+st.title("Syntactic heads: a treebank")
+st.markdown(
+    "Which attention heads find a word's syntactic head (Clark et al. 2019, §4)? Every head is read as a "
+    "parser and scored per relation against the best **fixed-offset baseline**. The numbers are exactly those of "
+    "`python -m app probe --conllu FILE --json OUT.json`.")
+with st.expander("Conventions", expanded=False):
+    st.markdown(
+        "- **Words** are the treebank's words: multi-word-token ranges (`1-2`) and empty nodes (`1.1`) are skipped.\n"
+        "- Attention **to** a word split into pieces is the **sum** over its pieces, **from** it the **mean** over "
+        "its pieces. **[CLS] and [SEP] are removed** (no renormalisation) and a word's **attention to itself is set "
+        "to zero** before the argmax; **ties go to the leftmost word**. A word the tokenizer drops has no guess (a miss).\n"
+        "- **dependent → head**: for each dependent *d* with head *h*, the guess is the word *d* attends to most; "
+        "right if it is *h*. **head → dependent** (Clark's transposed reading): the guess is the word that "
+        "attends most to *d*; right if it is *h*. Both directions score the same instances.\n"
+        "- **Relations** are the DEPREL strings as written (subtypes kept, e.g. `nmod:poss`), plus `all`; "
+        "**root and punct are left out** (also from `all`).\n"
+        "- **Baseline**: the best fixed offset in −3…+3 (not 0) per relation, guessing the word that many "
+        "positions away; an offset falling **outside the sentence counts as wrong**; ties: −1, +1, −2, +2, −3, +3.\n"
+        "- **Best head**: highest accuracy; ties go to the **lowest layer, then the lowest head**. Heads are "
+        "written layer-head counting from 1.\n"
+        "- Sentences over **510 word pieces** are skipped and counted, as are malformed ones.\n"
+        "- **Held-out estimate**: the head (and the offset) is chosen on the even-indexed sentences (0th, 2nd, …) "
+        "and scored on the odd-indexed ones. The main table, like Clark's, chooses and scores on the same data, "
+        "which flatters the best head.")
+
+source = st.radio("Treebank", ["Built-in sample (30 sentences written for this project)", "Upload a CoNLL-U file",
+                               "Raw text, one sentence per line (spaCy silver parses)"], key="sc_source")
+if source.startswith("Upload"):
+    upload = st.file_uploader("CoNLL-U treebank (gold trees)", type=["conllu", "conll", "txt"], key="sc_upload")
+    if upload is None:
+        st.info("Upload a CoNLL-U file, e.g. a Universal Dependencies treebank's dev set.")
+        st.stop()
+    kind, name, data = "conllu", upload.name, upload.getvalue()
+elif source.startswith("Raw"):
+    with st.form("sc_text_form"):
+        text = st.text_area("Sentences, one per line", height=160, key="sc_text",
+                            value="The quick brown fox jumps over the lazy dog.\nMy sister reads a book every week.")
+        st.form_submit_button("Parse and probe", type="primary")
+    kind, name, data = "text", "the text", text.encode("utf-8")
+    st.caption("spaCy's parses are **silver**: a parser's guesses, not hand-checked trees; labels are spaCy's "
+               "English (ClearNLP) set.")
+else:
+    kind, name, data = "conllu", SAMPLE.name, SAMPLE.read_bytes()
+    st.caption("The sample was parsed by spaCy and every arc checked by hand; its labels are spaCy's set.")
+
+digest = hashlib.sha256(data).hexdigest()
+try:
+    result = services.syntax_corpus(selection.model_name, kind, digest, MAX_SENTENCES, _data=data)
+except ConlluError as err:
+    st.error(f"{name} cannot be read: {err}.")
+    st.stop()
+if result.notes:
+    st.warning(f"{result.skipped} sentence(s) of {name} skipped; the others are analysed. First problems: "
+               + "; ".join(result.notes[:3]) + ("…" if len(result.notes) > 3 else "."))
+    with st.expander(f"All {len(result.notes)} problem(s), with line numbers"):
+        st.text("\n".join(result.notes))
+if result.sentences == 0:
+    st.error(f"No sentence of {name} could be analysed.")
+    st.stop()
+payload = result.to_json()
+if not payload["relations"]:
+    st.error(f"{name} has no scored words: every word is a root or punctuation.")
+    st.stop()
+
+a, b, c = st.columns(3)
+a.metric("Sentences analysed", f"{result.sentences:,}")
+b.metric("Skipped", f"{result.skipped:,}")
+c.metric("Scored words (all)", f"{payload['relations']['all']['count']:,}")
+
+reading = st.radio("Direction", list(DIRECTIONS), horizontal=True, key="sc_direction")
+direction = DIRECTIONS[reading]
+part = payload if direction == 0 else payload["head_to_dependent"]
+held = result.held_out(direction)
+rows = []
+for relation, summary in part["relations"].items():
+    out = held.get(relation, {})
+    rows.append({"relation": relation, "count": summary["count"], "best head": summary["best_head"],
+                 "accuracy": summary["accuracy"], "baseline offset": summary["baseline_offset"],
+                 "baseline accuracy": summary["baseline_accuracy"],
+                 "held-out head": out.get("best_head"), "held-out accuracy": out.get("accuracy"),
+                 "held-out baseline": out.get("baseline_accuracy"), "held-out count": out.get("count")})
+table = pd.DataFrame(rows)
+st.subheader(f"Best head per relation ({reading})")
+percent = st.column_config.NumberColumn(format="percent")
+st.dataframe(table, hide_index=True, column_config={
+    "accuracy": percent, "baseline accuracy": percent, "held-out accuracy": percent, "held-out baseline": percent})
+st.caption("Held-out columns are empty where a relation does not occur in both halves.")
+
+st.subheader("Every head, per relation")
+relation = st.selectbox("Relation", list(part["relations"]), key="sc_relation")
+summary = part["relations"][relation]
+best = tuple(int(x) for x in summary["best_head"].split("-"))
+head_accuracy_grid(accuracy=np.array(part["heads"][relation]), best=best, key="sc_grid",
+                   title=f"{relation} ({reading}, {summary['count']:,} words): best {summary['best_head']} "
+                         f"{summary['accuracy']:.1%}; baseline offset {summary['baseline_offset']:+d} "
+                         f"{summary['baseline_accuracy']:.1%}")
+
+left, right = st.columns(2)
+left.download_button("Results (JSON, as the CLI writes them)", json.dumps(payload, indent=1), file_name="probe.json",
+                     mime="application/json", icon=":material/download:", on_click="ignore")
+right.download_button("Table (CSV)", table.to_csv(index=False), file_name=f"probe_{syntax.DIRECTIONS[direction]}.csv",
+                      mime="text/csv", icon=":material/download:", on_click="ignore")

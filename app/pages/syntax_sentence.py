@@ -1,0 +1,73 @@
+"""Syntactic heads on one sentence: spaCy's tree, and one attention head read as a parser."""
+import pandas as pd
+import streamlit as st
+
+from app import services, syntax
+from components.dependency_arcs import dependency_arcs
+
+selection = st.session_state["selection"]
+config = selection.model.config
+L, nh = config.num_hidden_layers, config.num_attention_heads
+
+st.title("Syntactic heads: one sentence")
+st.markdown(
+    "Clark et al. (2019) read each attention head as a parser: a word's predicted syntactic head is "
+    "**the word it attends to most**. Here spaCy (`en_core_web_sm`) parses Sentence A from the sidebar — a "
+    "**silver** parse, not a gold one — and, for the layer and head you choose, every word's guess is drawn "
+    "under the words: **green** when it is the tree's head, **red** when not, grey dashed for root and punct "
+    "(not scored). Words are spaCy's tokens; attention to a word is the **sum** over its pieces, from a word "
+    "the **mean**; [CLS] and [SEP] are dropped and a word's attention to itself is set to zero before the "
+    "argmax (ties: leftmost word).")
+if selection.text_b:
+    st.info("This page reads Sentence A only; Sentence B is ignored.")
+
+try:
+    analysis, found = services.syntax_sentence(selection.model_name, selection.text_a)
+except ValueError as err:
+    st.error(f"Sentence A cannot be analysed: {err}. Type a sentence in the sidebar and press **Run**.")
+    st.stop()
+if found > 1:
+    st.info(f"spaCy split the text into {found} sentences; this page analyses the first. "
+            "The Treebank page takes many sentences.")
+
+sentence = analysis.sentence
+left, middle, right = st.columns(3)
+layer = left.selectbox("Layer", range(1, L + 1), index=min(L, 5) - 1, key="ss_layer")
+head = middle.selectbox("Head", range(1, nh + 1), key="ss_head")
+reading = right.radio("Direction", ["dependent → head", "head → dependent"], key="ss_direction",
+                      help="dependent → head: the word each word attends to most. head → dependent (Clark's "
+                           "'transpose'): for each word, the word that attends most to it.")
+direction = 0 if reading.startswith("dependent") else 1
+
+targets = analysis.targets[direction, layer - 1, head - 1]
+guesses = []
+for word, target in enumerate(targets.tolist()):
+    if target < 0:  # the tokenizer dropped this word: no guess to draw
+        continue
+    hit = target == sentence.heads[word] - 1 if syntax.scored(sentence.deprels[word], sentence.heads[word]) else None
+    # dependent → head: the word points at its guess; head → dependent: the guess points at the word
+    guesses.append((word, target, hit) if direction == 0 else (target, word, hit))
+st.subheader(f"Layer {layer}, head {head}")
+scored = [g for g in guesses if g[2] is not None]
+st.caption(f"Above: spaCy's tree (arrows point at dependents). Below: the head's guesses — "
+           f"{sum(g[2] for g in scored)} of {len(scored)} scored words right.")
+svg = dependency_arcs(words=list(sentence.words), heads=list(sentence.heads), labels=list(sentence.deprels),
+                      guesses=guesses, key="ss_arcs")
+st.download_button("Arcs (SVG)", svg, file_name=f"arcs_layer{layer}_head{head}.svg", mime="image/svg+xml",
+                   icon=":material/download:", on_click="ignore")
+
+st.subheader("Heads that are right for each relation in this sentence")
+result = analysis.result
+always = [result.heads_always_right(d) for d in (0, 1)]
+rows = [{"relation": relation, "instances": summary["count"],
+         "dependent → head: heads right on all": ", ".join(always[0][relation]) or "none",
+         "head → dependent: heads right on all": ", ".join(always[1][relation]) or "none"}
+        for relation, summary in result.relation_table(0).items()]
+if not rows:
+    st.warning("No word in this sentence is scored: root and punct are left out.")
+    st.stop()
+table = pd.DataFrame(rows)
+st.dataframe(table, hide_index=True)
+st.caption("Heads are written layer-head, counting from 1. `all` pools every scored word of the sentence.")
+st.download_button("Table (CSV)", table.to_csv(index=False), file_name="sentence_heads.csv", mime="text/csv",
+                   icon=":material/download:", on_click="ignore")
