@@ -8,14 +8,14 @@ from html import escape
 from .html import embed, standalone_document
 
 HIT, MISS, UNSCORED, TREE = "#1a9850", "#d73027", "#b0b0b0", "#555555"
-LEVEL = 22      # pixels of arc height per word of distance
-MAX_RISE = 190  # arcs of far-apart words are flattened at this height
+LEVEL = 34      # pixels of arc height per word of distance
+MAX_RISE = 230  # arcs of far-apart words are flattened at this height
 
 
 def _slot_centers(words: list[str]) -> tuple[list[float], float]:
     centers, x = [], 20.0
     for word in words:
-        width = max(56.0, 8.5 * len(word) + 22.0)
+        width = max(70.0, 9.0 * len(word) + 30.0)
         centers.append(x + width / 2)
         x += width
     return centers, x + 20.0
@@ -54,14 +54,14 @@ def arcs_svg(*, words: list[str], heads: list[int], labels: list[str], guesses: 
         x0 = centers[h] + (6 if i > h else -6)
         parts.append(_arc(x0, centers[i], base_top, lift, TREE))
         parts.append(f'<text x="{(x0 + centers[i]) / 2:.1f}" y="{base_top - 0.75 * lift - 4:.1f}" '
-                     f'text-anchor="middle" font-size="11" fill="{TREE}">{escape(label)}</text>')
+                     f'text-anchor="middle" font-size="12" fill="{TREE}">{escape(label)}</text>')
     for source, target, hit in guesses:
         color = UNSCORED if hit is None else HIT if hit else MISS
         lift = min(MAX_RISE, LEVEL * abs(target - source) * 0.75 + 20)
         x0 = centers[source] + (6 if target > source else -6)
         parts.append(_arc(x0, centers[target], base_bottom, -lift, color, dashed=hit is None))
     for x, word in zip(centers, words):
-        parts.append(f'<text x="{x:.1f}" y="{text_y:.1f}" text-anchor="middle" font-size="15" '
+        parts.append(f'<text x="{x:.1f}" y="{text_y:.1f}" text-anchor="middle" font-size="17" '
                      f'font-family="sans-serif">{escape(word)}</text>')
     return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height:.0f}" '
             f'font-family="sans-serif">{"".join(parts)}</svg>'), int(height)

@@ -31,9 +31,12 @@ if found > 1:
             "The Treebank page takes many sentences.")
 
 sentence = analysis.sentence
+result = analysis.result
+overall = result.relation_table(0).get("all")  # start on the head that is best on this sentence
+best_layer, best_head = (int(x) for x in overall["best_head"].split("-")) if overall else (1, 1)
 left, middle, right = st.columns(3)
-layer = left.selectbox("Layer", range(1, L + 1), index=min(L, 5) - 1, key="ss_layer")
-head = middle.selectbox("Head", range(1, nh + 1), key="ss_head")
+layer = left.selectbox("Layer", range(1, L + 1), index=best_layer - 1, key="ss_layer")
+head = middle.selectbox("Head", range(1, nh + 1), index=best_head - 1, key="ss_head")
 reading = right.radio("Direction", ["dependent → head", "head → dependent"], key="ss_direction",
                       help="dependent → head: the word each word attends to most. head → dependent (Clark's "
                            "'transpose'): for each word, the word that attends most to it.")
@@ -57,7 +60,6 @@ st.download_button("Arcs (SVG)", svg, file_name=f"arcs_layer{layer}_head{head}.s
                    icon=":material/download:", on_click="ignore")
 
 st.subheader("Heads that are right for each relation in this sentence")
-result = analysis.result
 always = [result.heads_always_right(d) for d in (0, 1)]
 rows = [{"relation": relation, "instances": summary["count"],
          "dependent → head: heads right on all": ", ".join(always[0][relation]) or "none",
