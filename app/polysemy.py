@@ -20,7 +20,6 @@ import json
 import logging
 import re
 from dataclasses import dataclass
-from itertools import combinations
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -92,6 +91,8 @@ def pool_hidden_states(model, encodings: list[Encoding], weights: list[np.ndarra
     how="max": maximum over the tokens whose weight is > 0. Runs in padded batches sorted by
     length on the model's device (the GPU when there is one); progress(done, total) after each batch.
     """
+    if how not in ("mean", "max"):
+        raise ValueError(f"pooling must be 'mean' or 'max', not {how!r}")
     device = next(model.parameters()).device
     layers, hidden = model.config.num_hidden_layers + 1, model.config.hidden_size
     out = np.zeros((len(encodings), layers, hidden), dtype=np.float32)
@@ -116,11 +117,9 @@ def pool_hidden_states(model, encodings: list[Encoding], weights: list[np.ndarra
             pool = pool.to(device)
             if how == "mean":
                 pooled = torch.einsum("blth,bt->blh", states, pool)        # (B, L+1, H)
-            elif how == "max":
-                hidden_out = torch.finfo(states.dtype).min
-                pooled = states.masked_fill((pool <= 0)[:, None, :, None], hidden_out).amax(dim=2)
-            else:
-                raise ValueError(f"pooling must be 'mean' or 'max', not {how!r}")
+            else:  # max over the tokens with weight > 0: the others can never win
+                lowest = torch.finfo(states.dtype).min
+                pooled = states.masked_fill((pool <= 0)[:, None, :, None], lowest).amax(dim=2)
         out[rows] = pooled.cpu().numpy()
         done += len(rows)
         if progress is not None:
@@ -200,12 +199,12 @@ def nearest_tokens(model, tokenizer, vector: np.ndarray, k: int = 8) -> list[tup
 # Sense separation
 
 
-def loo_nearest_neighbours(vectors: np.ndarray) -> np.ndarray:
-    """For each row of (n, H), the index of its most cosine-similar other row; ties go to the
-    earliest row (np.argmax returns the first maximum)."""
-    sims = cosine_matrix(vectors)
-    np.fill_diagonal(sims, -np.inf)
-    return sims.argmax(axis=1)
+def loo_nearest_neighbours(similarities: np.ndarray) -> np.ndarray:
+    """For each row of an (n, n) similarity matrix, the index of its most similar OTHER row;
+    ties go to the earliest row (np.argmax returns the first maximum)."""
+    others = similarities.copy()
+    np.fill_diagonal(others, -np.inf)
+    return others.argmax(axis=1)
 
 
 def sense_scores(vectors: np.ndarray, words: list[str], senses: list[str] | None):
@@ -230,17 +229,16 @@ def sense_scores(vectors: np.ndarray, words: list[str], senses: list[str] | None
                 per_word[word]["within"].append(None)
                 per_word[word]["between"].append(None)
                 continue
-            labels = [senses[i] for i in rows]
-            points = vectors[rows, layer]
-            neighbours = loo_nearest_neighbours(points)
-            hits = sum(labels[i] == labels[j] for i, j in enumerate(neighbours))
+            labels = np.array([senses[i] for i in rows])
+            sims = cosine_matrix(vectors[rows, layer])
+            hits = int((labels[loo_nearest_neighbours(sims)] == labels).sum())
             correct, total = correct + hits, total + len(rows)
             accuracy[word] = hits / len(rows)
-            sims = cosine_matrix(points)
-            within = [sims[i, j] for i, j in combinations(range(len(rows)), 2) if labels[i] == labels[j]]
-            between = [sims[i, j] for i, j in combinations(range(len(rows)), 2) if labels[i] != labels[j]]
-            per_word[word]["within"].append(float(np.mean(within)) if within else None)
-            per_word[word]["between"].append(float(np.mean(between)) if between else None)
+            pairs = np.triu(np.ones(sims.shape, dtype=bool), k=1)      # each pair once
+            same = labels[:, None] == labels[None, :]
+            within, between = sims[pairs & same], sims[pairs & ~same]
+            per_word[word]["within"].append(float(within.mean()) if within.size else None)
+            per_word[word]["between"].append(float(between.mean()) if between.size else None)
         layers.append({"layer": layer, "accuracy": correct / total if total else None, "per_word": accuracy})
     return layers, per_word
 

@@ -123,7 +123,7 @@ def test_nearest_neighbour_ties_go_to_the_earliest_row():
     vectors = np.array([[[1.0, 0.0]], [[1.0, 0.0]], [[0.0, 1.0]]])
     layers, _ = polysemy.sense_scores(vectors, ["w", "w", "w"], ["x", "y", "x"])
     assert layers[0]["accuracy"] == pytest.approx(1 / 3)
-    assert list(polysemy.loo_nearest_neighbours(vectors[:, 0])) == [1, 0, 0]
+    assert list(polysemy.loo_nearest_neighbours(polysemy.cosine_matrix(vectors[:, 0]))) == [1, 0, 0]
     # Swap the first two rows: now the earliest tied row has the other sense and row 2 is wrong too.
     layers, _ = polysemy.sense_scores(vectors, ["w", "w", "w"], ["y", "x", "x"])
     assert layers[0]["accuracy"] == 0
