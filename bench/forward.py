@@ -2,9 +2,9 @@
 
 Both models return every attention map and hidden state (output_attentions=True,
 output_hidden_states=True) on the same inputs, with the same torch threads, under
-torch.inference_mode. Each repetition runs ours then theirs (the order alternating), and
-we report medians, so a load that comes and goes on a shared machine hits both alike and
-cancels in the ratio ("speedup" = their time / ours).
+torch.inference_mode. Each repetition runs ours, theirs and a plain 1024³ torch.mm in
+rotating order, and we report medians, so a load that comes and goes on a shared machine hits
+all three alike and cancels in the ratios ("speedup" = their time / ours).
 
 Points, for the default model (all-MiniLM-L6-v2, both loaded from the same folder) and a
 base-shaped random model (the same random weights in both, saved by transformers and loaded
@@ -14,7 +14,8 @@ by our loader):
                      (real tokens; padding is work done but not counted as tokens)
 Each point also gives the achieved matmul GFLOP/s (the model's matmul FLOPs over padded
 shapes: per layer 2·T·H·(4H+2I) for the projections and 4·T²·H for attention) as a fraction
-of this machine's plain 1024³ torch.mm rate, which is timed interleaved with the models.
+of the plain matmul rate timed among that point's repetitions ("matmul_gflops": the median
+over all points).
 
     python bench/forward.py [--threads N] [--quick] [--device cuda --dtype bf16]
 
@@ -81,17 +82,16 @@ class Timer:
         return time.perf_counter() - start
 
 
-def interleaved(timer: Timer, ours, theirs, reps: int, warmup: int = 1) -> tuple[float, float]:
-    """Median seconds of ours() and theirs(), alternating which goes first each repetition."""
+def interleaved(timer: Timer, calls: list, reps: int, warmup: int = 1) -> list[float]:
+    """Median seconds of each call, rotating which goes first each repetition."""
     for _ in range(warmup):
-        ours(), theirs()
-    ours_s, theirs_s = [], []
+        for call in calls:
+            call()
+    seconds = [[] for _ in calls]
     for rep in range(reps):
-        if rep % 2:
-            theirs_s.append(timer(theirs)), ours_s.append(timer(ours))
-        else:
-            ours_s.append(timer(ours)), theirs_s.append(timer(theirs))
-    return statistics.median(ours_s), statistics.median(theirs_s)
+        for i in (rep + j for j in range(len(calls))):
+            seconds[i % len(calls)].append(timer(calls[i % len(calls)]))
+    return [statistics.median(s) for s in seconds]
 
 
 def matmul_call(device: torch.device, dtype: torch.dtype, n: int = 1024):
@@ -102,56 +102,60 @@ def matmul_call(device: torch.device, dtype: torch.dtype, n: int = 1024):
 
 def bench_model(ours, theirs, tokenizer, sentences: list[str], *, device, reps: int, batch_reps: int,
                 lengths=LENGTHS, warmup: int = 2) -> tuple[dict, list[float]]:
-    """The points for one pair of models, and the matmul rates timed between its batches."""
+    """The points for one pair of models, and the matmul rates (FLOP/s) timed among them.
+
+    The plain matmul is a third contestant in every rotation, so each point's fraction of the
+    matmul rate compares rates taken under the same load.
+    """
     timer = Timer(device)
     config = ours.config
     mm, mm_flops = matmul_call(device, next(ours.parameters()).dtype)
-    mm_rates = []
 
-    def forwards(batch):
+    def contestants(batch):
         def run_ours():
             ours(**batch, output_attentions=True, output_hidden_states=True)
 
         def run_theirs():
             theirs(**batch, output_attentions=True, output_hidden_states=True)
-        return run_ours, run_theirs
+        return [run_ours, run_theirs, mm]
 
-    results = {}
+    def point(flops, ours_s, theirs_s, mm_s):
+        mm_rate = mm_flops / mm_s
+        return {"speedup": theirs_s / ours_s, "ours_gflops": flops / ours_s / 1e9, "hf_gflops": flops / theirs_s / 1e9,
+                "fraction_of_matmul": flops / ours_s / mm_rate, "hf_fraction_of_matmul": flops / theirs_s / mm_rate}
+
+    results, mm_rates = {}, []
     text = " ".join(sentences)
     for T in lengths:
         batch = tokenizer([text], truncation=True, max_length=T, return_tensors="pt").to(device)
         assert batch["input_ids"].shape == (1, T), f"not enough EWT text for {T} tokens"
-        ours_s, theirs_s = interleaved(timer, *forwards(batch), reps, warmup)
-        mm_rates.append(mm_flops / min(timer(mm) for _ in range(3)))
-        flops = matmul_flops(config, 1, T)
-        results[f"b1_t{T}"] = {"ours_ms": ours_s * 1e3, "hf_ms": theirs_s * 1e3, "speedup": theirs_s / ours_s,
-                               "ours_gflops": flops / ours_s / 1e9, "hf_gflops": flops / theirs_s / 1e9}
+        point_reps = reps if T < 512 else max(3, reps // 4)  # a 512-token forward is long enough to time
+        ours_s, theirs_s, mm_s = interleaved(timer, contestants(batch), point_reps, warmup)
+        mm_rates.append(mm_flops / mm_s)
+        results[f"b1_t{T}"] = {"ours_ms": ours_s * 1e3, "hf_ms": theirs_s * 1e3,
+                               **point(matmul_flops(config, 1, T), ours_s, theirs_s, mm_s)}
 
     pieces = [len(ids) for ids in tokenizer(sentences)["input_ids"]]
     by_length = [s for _, s in sorted(zip(pieces, sentences), key=lambda pair: pair[0])]
     batches = [tokenizer(by_length[i:i + BATCH], padding=True, truncation=True, return_tensors="pt").to(device)
                for i in range(0, len(by_length), BATCH)]
-    ours_total = theirs_total = 0.0
+    for call in contestants(batches[-1]):  # warm up on the longest batch
+        call()
+    ours_total = theirs_total = mm_total = 0.0
     flops = tokens = 0
-    forwards(batches[-1])[0](), forwards(batches[-1])[1]()  # warm up on the longest batch
     for batch in batches:
-        ours_s, theirs_s = interleaved(timer, *forwards(batch), batch_reps, warmup=0)
-        mm_rates.append(mm_flops / timer(mm))
+        ours_s, theirs_s, mm_s = interleaved(timer, contestants(batch), batch_reps, warmup=0)
         ours_total, theirs_total = ours_total + ours_s, theirs_total + theirs_s
+        mm_total += mm_s
         flops += matmul_flops(config, *batch["input_ids"].shape)
         tokens += int(batch["attention_mask"].sum())
+    mm_rates.append(mm_flops * len(batches) / mm_total)
     results["ewt_sorted_b32"] = {
         "sentences": len(sentences), "tokens": tokens,
-        "ours_tok_s": tokens / ours_total, "hf_tok_s": tokens / theirs_total, "speedup": theirs_total / ours_total,
-        "ours_gflops": flops / ours_total / 1e9, "hf_gflops": flops / theirs_total / 1e9,
+        "ours_tok_s": tokens / ours_total, "hf_tok_s": tokens / theirs_total,
+        **point(flops, ours_total, theirs_total, mm_total / len(batches)),
     }
     return results, mm_rates
-
-
-def add_fractions(results: dict, matmul_gflops: float) -> None:
-    for point in results.values():
-        point["fraction_of_matmul"] = point["ours_gflops"] / matmul_gflops
-        point["hf_fraction_of_matmul"] = point["hf_gflops"] / matmul_gflops
 
 
 def hf_model(folder, device, dtype):
@@ -175,7 +179,7 @@ def base_shaped_pair(tokenizer, device, dtype, folder: Path):
 
 
 def run(*, threads: int | None = None, device: str = "cpu", dtype: str = "fp32", reps: int = 20,
-        batch_reps: int = 3, sentences: int | None = None, lengths=LENGTHS, quick: bool = False) -> dict:
+        batch_reps: int = 1, sentences: int | None = None, lengths=LENGTHS, quick: bool = False) -> dict:
     """Benchmark both model pairs; returns the dict that main() prints as JSON."""
     warmup = 2
     if quick:
@@ -204,8 +208,6 @@ def run(*, threads: int | None = None, device: str = "cpu", dtype: str = "fp32",
                                             batch_reps=batch_reps, lengths=lengths, warmup=warmup)
         mm_rates += rates
     report["matmul_gflops"] = statistics.median(mm_rates) / 1e9
-    add_fractions(report["default"], report["matmul_gflops"])
-    add_fractions(report["base"], report["matmul_gflops"])
     return report
 
 
@@ -226,7 +228,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="cpu", help="cpu or cuda")
     parser.add_argument("--dtype", choices=sorted(DTYPES), default="fp32")
     parser.add_argument("--reps", type=int, default=20, help="repetitions per batch-1 point")
-    parser.add_argument("--batch-reps", type=int, default=3, help="repetitions per EWT batch")
+    parser.add_argument("--batch-reps", type=int, default=1,
+                        help="repetitions per EWT batch (each batch alternates ours/theirs already)")
     parser.add_argument("--lengths", type=int, nargs="+", default=list(LENGTHS), help="batch-1 token counts")
     parser.add_argument("--sentences", type=int, default=None, help="use this many EWT sentences (default: all)")
     parser.add_argument("--quick", action="store_true", help="few repetitions: a smoke run, not a measurement")
