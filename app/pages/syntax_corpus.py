@@ -22,7 +22,7 @@ st.markdown(
     "Which attention heads find a word's syntactic head (Clark et al. 2019, §4)? Every head is read as a "
     "parser and scored per relation against the best **fixed-offset baseline**. The numbers are exactly those of "
     "`python -m app probe --conllu FILE --json OUT.json`.")
-with st.expander("Conventions", expanded=False):
+with st.expander("Conventions", expanded=True):
     st.markdown(
         "- **Words** are the treebank's words: multi-word-token ranges (`1-2`) and empty nodes (`1.1`) are skipped.\n"
         "- Attention **to** a word split into pieces is the **sum** over its pieces, **from** it the **mean** over "
