@@ -30,7 +30,7 @@ head = middle.selectbox("Head", range(nh), key="ih_head")
 token = right.selectbox("Query token", range(T), key="ih_token", format_func=lambda i: f"{i}: {labels[i]}")
 for name, value in (("layer", layer), ("head", head), ("token", token)):
     url_state.set_value(name, value)
-st.page_link("app/pages/head_overview.py", label="All heads at a glance (Head overview)", icon="🗺️",
+st.page_link("app/pages/head_overview.py", label="All heads at a glance (Head overview)", icon=":material/grid_view:",
              query_params=url_state.page_params(layer=layer, head=head))
 
 steps = walkthrough.head_steps(model, internals.hidden_states[layer], layer, head, token)
