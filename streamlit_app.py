@@ -3,7 +3,8 @@ import streamlit as st
 
 from app.sidebar import render_sidebar
 
-st.set_page_config(page_title="BERT Explorer", page_icon=":material/search:", layout="wide")
+# A material page_icon would be fetched from fonts.gstatic.com: the emoji favicon stays local.
+st.set_page_config(page_title="BERT Explorer", page_icon="🔍", layout="wide")
 
 st.session_state["selection"] = render_sidebar()
 
