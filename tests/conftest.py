@@ -24,6 +24,17 @@ def ewt_dev() -> Path:
 
 
 @pytest.fixture(scope="session")
+def screenshots(tmp_path_factory) -> Path:
+    """Where browser tests save their screenshots: a temporary folder, or $SCREENSHOTS_DIR
+    (`SCREENSHOTS_DIR=docs/screenshots python -m pytest -m browser` refreshes the README's pictures)."""
+    import os
+
+    folder = Path(os.environ["SCREENSHOTS_DIR"]) if os.environ.get("SCREENSHOTS_DIR") else tmp_path_factory.mktemp("shots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.fixture(scope="session")
 def chromium():
     """Debian's headless Chromium through Playwright; skipped where it is missing, except in CI."""
     import os

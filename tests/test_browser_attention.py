@@ -2,35 +2,17 @@
 find bertviz's head view drawn with the sentence's tokens."""
 from __future__ import annotations
 
-import os
-
 import pytest
 
 from bert_core import encode
-from tests.browser import (CHROMIUM, CHROMIUM_ARGS, ROOT, is_local, streamlit_server, submit_sentence,
-                           wait_for_head_view)
+from tests.browser import is_local, streamlit_server, submit_sentence, wait_for_head_view
 
 PORT = 8511
 SENTENCE = "Sinan ate the cereal and then he had a stomach ache"
-SCREENSHOT = ROOT / "docs" / "screenshots" / "attention.png"
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    if not CHROMIUM.exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"{CHROMIUM} is missing: .ci/run installs Debian's chromium (apt-get install chromium)")
-        pytest.skip(f"{CHROMIUM} is not installed")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.mark.browser
-def test_head_view_draws_the_sentence_offline(chromium, default_model):
+def test_head_view_draws_the_sentence_offline(chromium, default_model, screenshots):
     _, tokenizer = default_model
     tokens = encode(tokenizer, SENTENCE).tokens
     requests: list[str] = []
@@ -45,8 +27,7 @@ def test_head_view_draws_the_sentence_offline(chromium, default_model):
         wait_for_head_view(page, tokens, timeout_ms=120_000)
         page.get_by_test_id("stPlotlyChart").wait_for()
         page.wait_for_timeout(500)  # let plotly finish its first paint before the picture
-        SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SCREENSHOT), full_page=True)
+        page.screenshot(path=str(screenshots / "attention.png"), full_page=True)
         # Double-clicking a head's colour shows that head alone: its lines are redrawn, in its colour.
         view = page.frame_locator('iframe[title^="Head view"]')
         view.locator('#vis svg rect[width="20"]').nth(3).dblclick()

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser import ROOT, is_local, streamlit_server, submit_sentence
+from tests.browser import is_local, streamlit_server, submit_sentence
 
 PORT = 8512
 SENTENCE = "The cat sat on the mat because it was tired."
-SCREENSHOTS = ROOT / "docs" / "screenshots"
 
 
 def wait_until_idle(page) -> None:
@@ -17,21 +16,20 @@ def wait_until_idle(page) -> None:
     page.wait_for_timeout(800)
 
 
-def screenshot(page, name: str) -> int:
+def screenshot(page, folder, name: str) -> int:
     """The whole page: Streamlit scrolls inside its main block, so grow the window to its height first.
     Returns how many plotly charts the page drew (Streamlit draws charts only once they are in view)."""
     height = page.evaluate("document.querySelector('[data-testid=stMain]').scrollHeight")
     page.set_viewport_size({"width": 1400, "height": min(int(height) + 40, 6000)})
     wait_until_idle(page)
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+    page.screenshot(path=str(folder / f"{name}.png"))
     charts = page.locator("[data-testid=stPlotlyChart] .main-svg").count()
     page.set_viewport_size({"width": 1400, "height": 1000})
     return charts
 
 
 @pytest.mark.browser
-def test_pages_draw_the_sentence_keep_it_across_pages_and_open_a_clicked_head(chromium):
+def test_pages_draw_the_sentence_keep_it_across_pages_and_open_a_clicked_head(chromium, screenshots):
     requests: list[str] = []
     with streamlit_server(PORT) as url:
         page = chromium.new_page(viewport={"width": 1400, "height": 1000})
@@ -41,14 +39,14 @@ def test_pages_draw_the_sentence_keep_it_across_pages_and_open_a_clicked_head(ch
         submit_sentence(page, SENTENCE)
         page.get_by_text("13 pieces").wait_for(timeout=60_000)  # [CLS] the cat sat on the mat because it was tired . [SEP]
         wait_until_idle(page)
-        assert screenshot(page, "tokens") >= 2
+        assert screenshot(page, screenshots, "tokens") >= 2
 
         page.get_by_test_id("stSidebarNav").get_by_text("Inside one head").click()
         page.get_by_role("heading", name="Inside one head").wait_for(timeout=60_000)
         page.get_by_text("match the model's own").wait_for(timeout=60_000)
         assert "cat" in page.url  # the sentence followed us to the next page, and into its URL
         wait_until_idle(page)
-        assert screenshot(page, "inside_head") >= 7
+        assert screenshot(page, screenshots, "inside_head") >= 7
 
         page.get_by_test_id("stSidebarNav").get_by_text("Head overview").click()
         page.get_by_role("heading", name="Head overview").wait_for(timeout=60_000)
@@ -59,7 +57,7 @@ def test_pages_draw_the_sentence_keep_it_across_pages_and_open_a_clicked_head(ch
         page.mouse.click(box["x"] + box["width"] * 5.5 / 12, box["y"] + box["height"] * 2.5 / 6)
         page.get_by_text("Open layer 2, head 5 step by step").wait_for(timeout=60_000)
         wait_until_idle(page)
-        screenshot(page, "head_overview")
+        screenshot(page, screenshots, "head_overview")
 
         page.get_by_text("Open layer 2, head 5 step by step").click()
         page.get_by_role("heading", name="Inside one head").wait_for(timeout=60_000)

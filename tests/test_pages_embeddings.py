@@ -3,12 +3,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
-import shutil
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import numpy as np
 import plotly.io
@@ -17,10 +11,10 @@ from streamlit.testing.v1 import AppTest
 
 from app import polysemy
 from app.__main__ import main
+from tests.browser import streamlit_server
 from tests.conftest import ROOT
 
 PORT = 8513
-SCREENSHOTS = ROOT / "docs" / "screenshots"
 
 
 def open_page(page: str) -> AppTest:
@@ -197,44 +191,18 @@ def test_sentence_embeddings_bad_uploads_get_clear_messages(name, data, message)
 
 
 @pytest.mark.browser
-def test_screenshots_of_the_embeddings_pages():
-    if not Path("/usr/bin/chromium").exists():
-        if os.environ.get("CI"):
-            pytest.fail("/usr/bin/chromium is missing: .ci/run installs it (apt-get install chromium)")
-        pytest.skip("Chromium is not installed here")
-    from playwright.sync_api import sync_playwright
-
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"),
-                               "--server.port", str(PORT), "--server.headless", "true",
-                               "--browser.gatherUsageStats", "false"], cwd=ROOT,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=[
-                "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                "--disable-sync", "--no-first-run"])
-            page = browser.new_page(viewport={"width": 1400, "height": 2600})
-            for path, title in [("word_in_context", "A word in context"), ("word_senses", "Word senses across layers"),
-                                ("sentence_embeddings", "Sentence embeddings")]:
-                deadline = time.time() + 60
-                while True:
-                    try:
-                        page.goto(f"http://localhost:{PORT}/{path}", timeout=240_000)
-                        break
-                    except Exception:
-                        if time.time() > deadline:
-                            raise
-                        time.sleep(1)
-                page.get_by_role("heading", name=title).wait_for(timeout=240_000)
-                page.locator(".js-plotly-plot").first.wait_for(timeout=240_000)
-                page.wait_for_function("!document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=240_000)
-                time.sleep(2)
-                assert page.locator("[data-testid='stException']").count() == 0
-                page.screenshot(path=str(SCREENSHOTS / f"{path}.png"), full_page=True)
-            browser.close()
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+def test_screenshots_of_the_embeddings_pages(chromium, screenshots):
+    page = chromium.new_page(viewport={"width": 1400, "height": 2600})
+    with streamlit_server(PORT, timeout=240) as url:
+        for path, title in [("word_in_context", "A word in context"), ("word_senses", "Word senses across layers"),
+                            ("sentence_embeddings", "Sentence embeddings")]:
+            page.goto(f"{url}/{path}", timeout=240_000)
+            page.get_by_role("heading", name=title).wait_for(timeout=240_000)
+            page.locator(".js-plotly-plot").first.wait_for(timeout=240_000)
+            page.wait_for_function("!document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=240_000)
+            page.wait_for_timeout(2000)
+            assert page.locator("[data-testid='stException']").count() == 0
+            page.screenshot(path=str(screenshots / f"{path}.png"), full_page=True)
+    page.close()
     for name in ("word_in_context", "word_senses", "sentence_embeddings"):
-        assert (SCREENSHOTS / f"{name}.png").stat().st_size > 20_000
+        assert (screenshots / f"{name}.png").stat().st_size > 20_000

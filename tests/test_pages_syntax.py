@@ -15,7 +15,6 @@ from tests.conftest import ROOT
 
 PORT = 8514
 SAMPLE = ROOT / "data" / "syntax_sample.conllu"
-SCREENSHOTS = ROOT / "docs" / "screenshots"
 
 
 def open_page(page: str, **query) -> AppTest:
@@ -138,12 +137,11 @@ def _as_conllu(lines: str) -> str:
 
 
 @pytest.mark.browser
-def test_syntax_pages_in_chromium(chromium):
+def test_syntax_pages_in_chromium(chromium, screenshots):
     requests: list[str] = []
     with streamlit_server(PORT) as url:
         page = chromium.new_page(viewport={"width": 1400, "height": 1000})
         page.on("request", lambda request: requests.append(request.url))
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         for name, query in (("syntax_sentence", "?a=The+old+man+fixed+the+broken+chair+in+his+garage.&b="),
                             ("syntax_corpus", "")):
             page.goto(f"{url}/{name}{query}", wait_until="domcontentloaded")
@@ -152,7 +150,7 @@ def test_syntax_pages_in_chromium(chromium):
             height = page.evaluate("document.querySelector('[data-testid=stMain]').scrollHeight")
             page.set_viewport_size({"width": 1400, "height": min(int(height) + 40, 5000)})
             page.wait_for_timeout(2500)
-            page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+            page.screenshot(path=str(screenshots / f"{name}.png"))
             page.set_viewport_size({"width": 1400, "height": 1000})
         page.goto(f"{url}/syntax_sentence?a=Dogs+bark+loudly.&b=", wait_until="domcontentloaded")
         frame = page.frame_locator("iframe[title='ss_arcs: dependency arcs']")
