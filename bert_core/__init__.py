@@ -88,5 +88,8 @@ def load_pretrained(name_or_path: str | os.PathLike | None = None, *, device: st
     raw, source = read_state_dict(folder)
     model = load_weights(config, raw, source)
     tokenizer = load_tokenizer(folder, config.vocab_size)
+    # Truncate to what the model can take, whatever the tokenizer's own file says.
+    tokenizer.model_max_length = min(tokenizer.model_max_length or config.max_position_embeddings,
+                                     config.max_position_embeddings)
     log.info("loaded %s (%d parameters, heads: %s) on %s", folder, model.num_parameters(), model.heads, target)
     return model.to(device=target, dtype=dtype).eval(), tokenizer

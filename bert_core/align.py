@@ -49,15 +49,14 @@ class Encoding:
         }
 
 
-def _max_length(tokenizer, max_length: int | None) -> int:
-    if max_length is not None:
-        return max_length
+def max_pieces(tokenizer) -> int:
+    """How many word pieces (specials included) the model reads; longer inputs are truncated."""
     limit = getattr(tokenizer, "model_max_length", 512)
     return 512 if not limit or limit > 100_000 else limit  # some tokenizers say "no limit" with 1e30
 
 
 def _tokenize(tokenizer, first, second, max_length: int | None, **kwargs):
-    limit = _max_length(tokenizer, max_length)
+    limit = max_length if max_length is not None else max_pieces(tokenizer)
     batch = tokenizer(first, second, truncation="longest_first", max_length=limit,
                       return_offsets_mapping=True, return_special_tokens_mask=True, **kwargs)
     truncated = bool(batch.encodings[0].overflowing)  # the fast tokenizer keeps what it cut off

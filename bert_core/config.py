@@ -57,6 +57,8 @@ class BertConfig:
     @classmethod
     def from_dict(cls, values: dict) -> "BertConfig":
         """Build from a config.json dict; keys that BERT does not use are ignored."""
+        if not isinstance(values, dict):
+            raise ConfigError(f"config is a JSON {type(values).__name__}, not an object of BERT settings")
         if "model_type" not in values:
             raise ConfigError("config has no model_type: expected 'bert'")
         known = {f.name for f in dataclasses.fields(cls)}

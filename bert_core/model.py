@@ -61,6 +61,9 @@ class BertEmbeddings(nn.Module):
         token = self.word_embeddings(input_ids)                              # (B, T, H)
         if token_type_ids is None:
             segment = self.token_type_embeddings.weight[0].expand_as(token)  # everyone in segment A
+        elif int(token_type_ids.max()) >= self.token_type_embeddings.num_embeddings:
+            raise ValueError(f"segment id {int(token_type_ids.max())}, but the model has "
+                             f"{self.token_type_embeddings.num_embeddings} segment embedding(s): give one sentence")
         else:
             segment = self.token_type_embeddings(token_type_ids)             # (B, T, H)
         position = self.position_embeddings.weight[:T].expand_as(token)      # (B, T, H), positions 0…T-1

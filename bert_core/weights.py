@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file
 
-from .config import BertConfig, ConfigError
+from .config import BertConfig
 from .model import BertModel
 
 log = logging.getLogger(__name__)

@@ -88,6 +88,33 @@ def test_config_that_is_not_json(checkpoint):
     assert str(path) in message and "Expecting" in message  # json's own account of where it broke
 
 
+def test_config_that_is_json_but_not_an_object(checkpoint):
+    path = checkpoint / "config.json"
+    path.write_text('[{"model_type": "bert"}]')
+    message = load_error(checkpoint)
+    assert str(path) in message and "not an object" in message
+
+
+def test_truncation_follows_the_model_positions_not_the_tokenizer_file(checkpoint):
+    edit_config(checkpoint, max_position_embeddings=64)
+    edit_weights(checkpoint, lambda t: t.update({"bert.embeddings.position_embeddings.weight":
+                                                 t["bert.embeddings.position_embeddings.weight"][:64]}))
+    (checkpoint / "tokenizer_config.json").write_text(json.dumps({"model_max_length": 512}))
+    model, tokenizer = load_pretrained(checkpoint, device="cpu")
+    enc = bert_core.encode(tokenizer, "the cat " * 100)
+    assert enc.truncated and len(enc) == 64
+    assert model(**enc.to_tensors()).last_hidden_state.shape == (1, 64, 32)  # no position-table overflow
+
+
+def test_a_segment_the_model_does_not_have_is_a_clear_error(checkpoint):
+    edit_config(checkpoint, type_vocab_size=1)
+    edit_weights(checkpoint, lambda t: t.update({"bert.embeddings.token_type_embeddings.weight":
+                                                 t["bert.embeddings.token_type_embeddings.weight"][:1]}))
+    model, tokenizer = load_pretrained(checkpoint, device="cpu")
+    with pytest.raises(ValueError, match="1 segment embedding"):
+        model(**bert_core.encode(tokenizer, "the cat", "the dog").to_tensors())
+
+
 def test_config_with_an_impossible_value(checkpoint):
     path = edit_config(checkpoint, num_attention_heads=5)
     message = load_error(checkpoint)
