@@ -2,6 +2,9 @@
 
     python -m app polysemy --data FILE.tsv [--model NAME_OR_PATH] --json OUT.json
     python -m app probe --conllu FILE [--model NAME_OR_PATH] [--max-sentences N] --json OUT.json
+
+Exit status: 0 when the JSON is written; 2, with a message, for an input file, model or output path
+that cannot be used (as argparse does for bad arguments).
 """
 from __future__ import annotations
 
@@ -10,6 +13,8 @@ import logging
 import sys
 
 from bert_core import DEFAULT_MODEL
+
+from app.cli_support import EXIT_UNUSABLE, Unusable
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -33,7 +38,11 @@ def main(argv: list[str] | None = None) -> int:
         from app.polysemy import cli
     else:
         from app.syntax import cli
-    return cli(args)
+    try:
+        return cli(args)
+    except Unusable as err:
+        logging.getLogger("app").error("%s", err)
+        return EXIT_UNUSABLE
 
 
 if __name__ == "__main__":

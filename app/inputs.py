@@ -139,3 +139,41 @@ def sentences_from_lines(values: list[str | None]) -> tuple[list[str], list[Noti
                                          f"{MAX_SENTENCES:,} are offered."))
         sentences = sentences[:MAX_SENTENCES]
     return sentences, notices
+
+
+@dataclass(frozen=True)
+class UploadedSentences:
+    sentences: list[str]
+    notices: list[Notice]
+    columns: list[str]       # a CSV's columns, to offer as choices when none is named 'sentence' or 'text'
+    column: str | None       # the CSV column read (None for a .txt file)
+    column_guessed: bool     # no 'sentence'/'text' column: `column` was picked or guessed; let the user choose
+
+
+def sentences_from_upload(name: str, data: bytes, column: str | None = None) -> UploadedSentences:
+    """Sentences of an uploaded .txt (one per line) or .csv/.tsv: its 'sentence' or 'text' column, else
+    `column` (the user's choice, if the file has it), else the column holding the most letters, with a
+    warning that asks the user to pick one."""
+    text, notices = decode_upload(name, data)
+    lines: list[str | None] = []
+    columns: list[str] = []
+    chosen, guessed = None, False
+    if text is not None and name.lower().endswith((".csv", ".tsv")):
+        rows, columns, csv_notices = read_csv(text)
+        notices += csv_notices
+        if columns:
+            chosen = text_column(columns)
+            if chosen is None:
+                guessed = True
+                chosen = column if column in columns else wordiest_column(rows, columns)
+                named = escape_markdown(f"{name} (its columns: {', '.join(columns)})")
+                notices.append(Notice("warning", f"No 'sentence' or 'text' column in {named}. "
+                                                 "Pick the column that holds the sentences."))
+            lines = [row.get(chosen) for row in rows]
+    elif text is not None:
+        lines = text.splitlines()
+    sentences = []
+    if text is not None and not any(n.level == "error" for n in notices):
+        sentences, more = sentences_from_lines(lines)
+        notices += more
+    return UploadedSentences(sentences, notices, columns, chosen, guessed)

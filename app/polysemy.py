@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import logging
 import re
 from dataclasses import dataclass
@@ -26,7 +25,9 @@ from typing import Callable, Iterator
 import numpy as np
 import torch
 
-from bert_core import CheckpointError, Encoding, encode
+from bert_core import Encoding, encode
+
+from .cli_support import Unusable, load_model_or_stop, write_json
 
 log = logging.getLogger(__name__)
 
@@ -179,20 +180,54 @@ def similarity_by_layer(vectors: np.ndarray) -> np.ndarray:
     return np.stack([cosine_matrix(vectors[:, layer]) for layer in range(vectors.shape[1])])
 
 
-def nearest_tokens(model, tokenizer, vector: np.ndarray, k: int = 8) -> list[tuple[str, float]]:
-    """The k vocabulary tokens whose INPUT word-embedding rows (embeddings.word_embeddings.weight)
-    are closest by cosine to `vector`; special and [unused…] tokens are left out."""
+@dataclass(frozen=True)
+class Vocabulary:
+    """The model's INPUT word-embedding rows (embeddings.word_embeddings.weight) scaled to unit
+    length, for nearest-token look-ups; computed once per model (the page keeps it cached)."""
+    unit: np.ndarray       # (V, H) float32
+    tokens: list[str]      # (V,)
+    ordinary: np.ndarray   # (V,) bool: False for special and [unused…] tokens, which are never offered
+
+
+def vocabulary(model, tokenizer) -> Vocabulary:
     table = model.embeddings.word_embeddings.weight.detach().float().cpu().numpy()
     unit = table / np.maximum(np.linalg.norm(table, axis=1, keepdims=True), 1e-12)
-    scores = unit @ (vector / max(float(np.linalg.norm(vector)), 1e-12))
-    tokens = tokenizer.convert_ids_to_tokens(list(range(len(scores))))
-    ranked = []
-    for i in np.argsort(-scores):
-        if not (tokens[i].startswith("[") and tokens[i].endswith("]")):
-            ranked.append((tokens[i], float(scores[i])))
-            if len(ranked) == k:
-                break
-    return ranked
+    tokens = tokenizer.convert_ids_to_tokens(list(range(len(table))))
+    ordinary = np.array([not (tok.startswith("[") and tok.endswith("]")) for tok in tokens])
+    return Vocabulary(unit, tokens, ordinary)
+
+
+def nearest_tokens(vocabulary: Vocabulary, vector: np.ndarray, k: int = 8) -> list[tuple[str, float]]:
+    """The k ordinary vocabulary tokens whose input word-embedding rows are closest by cosine to `vector`."""
+    scores = vocabulary.unit @ (vector / max(float(np.linalg.norm(vector)), 1e-12))
+    ranked = np.argsort(-np.where(vocabulary.ordinary, scores, -np.inf), kind="stable")[:k]
+    return [(vocabulary.tokens[i], float(scores[i])) for i in ranked if vocabulary.ordinary[i]]
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One word compared across sentences: what the "A word in context" page shows at every layer."""
+    compared: list[int]             # indices of the sentences compared (the others: the word is beyond 512 pieces)
+    pieces: list[tuple[str, ...]]   # the word pieces of each compared occurrence
+    vectors: np.ndarray             # (n, L+1, H) the word's vector in each compared sentence
+    similarities: np.ndarray        # (L+1, n, n) their cosine similarities at every layer
+    static_similarity: np.ndarray   # (n, n) the static baseline's cosine similarities
+
+
+def compare_word(model, tokenizer, word: str, sentences: list[str], occurrences: list[int]) -> Comparison:
+    """The `occurrences[i]`-th occurrence of `word` in each sentences[i] (which must contain it):
+    vectors at every layer and their similarities; one batched run of the model."""
+    compared, targets = [], []
+    for index, (sentence, occurrence) in enumerate(zip(sentences, occurrences)):
+        target = locate(tokenizer, sentence, word, occurrence)
+        if target is not None:
+            compared.append(index)
+            targets.append(target)
+    vectors = word_vectors(model, targets)
+    hidden = model.config.hidden_size
+    static = static_vectors(model, targets) if targets else np.zeros((0, hidden), np.float32)
+    pieces = [tuple(t.encoding.tokens[p] for p in t.pieces) for t in targets]
+    return Comparison(compared, pieces, vectors, similarity_by_layer(vectors), cosine_matrix(static))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -433,39 +468,27 @@ def project(points: np.ndarray, method: str = "pca", dims: int = 2, random_state
 
 
 def cli(args) -> int:
-    """python -m app polysemy --data FILE [--model NAME_OR_PATH] --json OUT.json"""
-    from bert_core import DEFAULT_MODEL, load_pretrained
-
+    """python -m app polysemy --data FILE [--model NAME_OR_PATH] --json OUT.json
+    (raises cli_support.Unusable for a file, model or output path it cannot use: exit status 2)"""
     path = Path(args.data)
     try:
         table = read_table(path.read_bytes(), path.name)
     except OSError as err:
-        log.error("cannot read %s: %s", path, err)
-        return 2
+        raise Unusable(f"cannot read {path}: {err}") from err
     except TableError as err:
-        log.error("%s: %s", path, err)
-        return 2
+        raise Unusable(f"{path}: {err}") from err
     for skip in table.skipped:
         log.warning("%s line %d skipped: %s", path.name, skip.line, skip.reason)
     if not table.rows:
-        log.error("%s: no usable rows (%d skipped)", path, len(table.skipped))
-        return 2
-    try:
-        model, tokenizer = load_pretrained(None if args.model == DEFAULT_MODEL else args.model)
-    except (CheckpointError, ValueError, OSError) as err:
-        log.error("cannot load model %s: %s", args.model, err)
-        return 2
+        raise Unusable(f"{path}: no usable rows ({len(table.skipped)} skipped)")
+    model, tokenizer = load_model_or_stop(args.model)
     log.info("%d occurrences of %d words on %s", len(table.rows), len({r.word.lower() for r in table.rows}),
              next(model.parameters()).device)
     analysis = analyse_table(model, tokenizer, table, model_name=args.model,
                              progress=lambda done, total: log.debug("%d/%d", done, total))
     for note in summary_messages(analysis, table):
         log.warning("%s", note)
-    try:
-        Path(args.json).write_text(json.dumps(analysis.to_json(), indent=1) + "\n", encoding="utf-8")
-    except OSError as err:
-        log.error("cannot write %s: %s", args.json, err)
-        return 2
+    write_json(args.json, analysis.to_json())
     top = analysis.layers[-1]["accuracy"] if analysis.layers else None
     log.info("wrote %s: %d items, %d skipped, top-layer 1-NN sense accuracy %s", args.json, len(analysis.rows),
              len(analysis.skipped), "n/a" if top is None else f"{top:.3f}")

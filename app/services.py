@@ -6,15 +6,16 @@ from __future__ import annotations
 
 import streamlit as st
 
-from bert_core import DEFAULT_MODEL, BertModel, encode, load_pretrained
+from bert_core import BertModel, encode
 
 from . import attention, overview, polysemy, sentence_embeddings, syntax, tokens, walkthrough
+from .cli_support import load_model
 
 
 @st.cache_resource(max_entries=2, show_spinner="Loading the model…")
 def get_model(name_or_path: str) -> tuple[BertModel, object]:
     """(model, tokenizer), loaded once per server. DEFAULT_MODEL means the bundled checkpoint."""
-    return load_pretrained(None if name_or_path == DEFAULT_MODEL else name_or_path)
+    return load_model(name_or_path)
 
 
 # Embeddings pages (issue 4). Uploaded files are keyed by their SHA-256 digest; `_data` and
@@ -37,6 +38,20 @@ def word_senses(digest: str, name: str, model_name: str, max_rows: int, _data: b
     analysis = polysemy.analyse_table(model, tokenizer, table, model_name=model_name, progress=progress)
     bar.empty()
     return table, analysis
+
+
+@st.cache_data(max_entries=16, show_spinner="Running the model…")
+def word_comparison(model_name: str, word: str, sentences: tuple[str, ...],
+                    occurrences: tuple[int, ...]) -> polysemy.Comparison:
+    """The word's vectors and similarities at every layer, so moving the page's layer slider re-uses them."""
+    model, tokenizer = get_model(model_name)
+    return polysemy.compare_word(model, tokenizer, word, list(sentences), list(occurrences))
+
+
+@st.cache_resource(max_entries=2, show_spinner=False)
+def vocabulary(model_name: str) -> polysemy.Vocabulary:
+    """The unit-length input-embedding rows for nearest-token look-ups (read-only, shared by sessions)."""
+    return polysemy.vocabulary(*get_model(model_name))
 
 
 @st.cache_data(max_entries=32, show_spinner="Projecting…")

@@ -84,28 +84,13 @@ def _uploaded_sentences() -> list[str]:
                                       key="upload")
     if upload is None:
         return []
-    text, notices = inputs.decode_upload(upload.name, upload.getvalue())
-    lines: list[str | None] = []
-    if text is not None and upload.name.lower().endswith(".csv"):
-        rows, columns, csv_notices = inputs.read_csv(text)
-        notices += csv_notices
-        if columns:
-            column = inputs.text_column(columns)
-            if column is None:
-                named = inputs.escape_markdown(f"{upload.name} (its columns: {', '.join(columns)})")
-                st.sidebar.warning(f"No 'sentence' or 'text' column in {named}. Pick the column that holds the sentences.")
-                guess = columns.index(inputs.wordiest_column(rows, columns))
-                column = st.sidebar.selectbox("Column with the sentences", columns, index=guess, key="upload_column")
-            lines = [row.get(column) for row in rows]
-    elif text is not None:
-        lines = text.splitlines()
-    sentences = []
-    if text is not None and not any(n.level == "error" for n in notices):
-        sentences, more = inputs.sentences_from_lines(lines)
-        notices += more
-    for notice in notices:
+    uploaded = inputs.sentences_from_upload(upload.name, upload.getvalue(), st.session_state.get("upload_column"))
+    for notice in uploaded.notices:
         getattr(st.sidebar, notice.level)(notice.text)
-    return sentences
+    if uploaded.column_guessed:
+        st.sidebar.selectbox("Column with the sentences", uploaded.columns, key="upload_column",
+                             index=uploaded.columns.index(uploaded.column))
+    return uploaded.sentences
 
 
 def _sentences() -> tuple[str, str]:

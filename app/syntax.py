@@ -22,7 +22,6 @@ most. Conventions (stated the same way on the pages and in the README):
 """
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -31,8 +30,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from bert_core import DEFAULT_MODEL, encode_words, load_pretrained
+from bert_core import DEFAULT_MODEL, encode_words
 
+from .cli_support import Unusable, load_model_or_stop, write_json
 from .conllu import ConlluError, Problem, Sentence, Treebank, read_conllu
 from .wordlevel import most_attended, word_attention, word_ids_from_pieces, word_maps
 
@@ -316,26 +316,21 @@ def parse_lines(nlp, text: str, max_sentences: int | None = None) -> Treebank:
 # --- command line ---------------------------------------------------------------------------------
 
 def cli(args) -> int:
-    """python -m app probe --conllu FILE [--model NAME_OR_PATH] [--max-sentences N] --json OUT.json"""
+    """python -m app probe --conllu FILE [--model NAME_OR_PATH] [--max-sentences N] --json OUT.json
+    (raises cli_support.Unusable for a file, model or output path it cannot use: exit status 2)"""
     path = Path(args.conllu)
     try:
         treebank = read_conllu(path.read_bytes(), max_sentences=args.max_sentences)
     except (OSError, ConlluError) as err:
-        log.error("%s: %s", path, err)
-        return 1
+        raise Unusable(f"{path}: {err}") from err
     for problem in treebank.problems:
         log.warning("%s: %s (sentence skipped)", path, problem)
     if not treebank.sentences:
-        log.error("%s: no valid sentence to analyse", path)
-        return 1
-    try:
-        model, tokenizer = load_pretrained(None if args.model == DEFAULT_MODEL else args.model)
-    except (OSError, ValueError, RuntimeError) as err:
-        log.error("cannot load the model %r: %s", args.model, err)
-        return 1
+        raise Unusable(f"{path}: no valid sentence to analyse")
+    model, tokenizer = load_model_or_stop(args.model)
     result = probe(model, tokenizer, treebank, model_name=args.model)
     for note in result.notes[len(treebank.problems):]:
         log.warning("%s: %s", path, note)
-    Path(args.json).write_text(json.dumps(result.to_json(), indent=1), encoding="utf-8")
+    write_json(args.json, result.to_json())
     log.info("%s: %d sentences analysed, %d skipped → %s", path, result.sentences, result.skipped, args.json)
     return 0

@@ -87,3 +87,24 @@ def test_escape_markdown_neutralises_latex_emphasis_and_html():
     assert inputs.escape_markdown("costs $5 and $6") == "costs \\$5 and \\$6"
     assert inputs.escape_markdown("*bold* <b>") == "\\*bold\\* \\<b\\>"
     assert inputs.escape_markdown("plain words") == "plain words"
+
+
+def test_upload_reads_lines_a_named_column_or_the_column_the_user_picks():
+    txt = inputs.sentences_from_upload("mine.txt", b"The cat sat.\n\nA dog ran.\n")
+    assert txt.sentences == ["The cat sat.", "A dog ran."] and txt.notices == [] and txt.column is None
+    named = inputs.sentences_from_upload("mine.csv", b"id,Text\n1,The cat sat.\n2,A dog ran.\n")
+    assert named.sentences == ["The cat sat.", "A dog ran."] and not named.column_guessed
+    data = b"id,words,label\n1,Hello there friend,x\n2,Good night,y\n"
+    guessed = inputs.sentences_from_upload("mine.csv", data)
+    assert guessed.column_guessed and guessed.column == "words" and guessed.columns == ["id", "words", "label"]
+    assert guessed.sentences == ["Hello there friend", "Good night"]
+    assert levels(guessed.notices) == ["warning"] and "Pick the column" in guessed.notices[0].text
+    picked = inputs.sentences_from_upload("mine.csv", data, column="label")
+    assert picked.column == "label" and picked.sentences == ["x", "y"]
+    assert inputs.sentences_from_upload("mine.csv", data, column="gone").column == "words"  # a previous file's column
+
+
+def test_unusable_uploads_give_errors_and_no_sentences():
+    for name, data in [("bad.txt", b"caf\xe9\n"), ("head.csv", b"only_a_header\n"), ("blank.txt", b"\n \n")]:
+        upload = inputs.sentences_from_upload(name, data)
+        assert upload.sentences == [] and "error" in levels(upload.notices), name

@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from app import polysemy
 from app.__main__ import main
+from bert_core import BertModel
 from tests.browser import streamlit_server
 from tests.conftest import ROOT
 
@@ -67,6 +68,26 @@ def test_word_in_context_says_which_sentences_lack_the_word_and_asks_which_occur
     before = at.dataframe[1].value.iloc[0, 2]
     choice.set_value(1).run()
     assert not at.exception and at.dataframe[1].value.iloc[0, 2] != before
+
+
+def test_word_in_context_moving_the_layer_slider_does_not_run_the_model_again(monkeypatch):
+    forward = BertModel.forward
+    runs = []
+
+    def counted_forward(self, *args, **kwargs):
+        runs.append(1)
+        return forward(self, *args, **kwargs)
+
+    monkeypatch.setattr(BertModel, "forward", counted_forward)
+    at = open_page("word_in_context")
+    at.text_area(key="wic_text").set_value("My pet Python sleeps.\nI code in Python.\nPython is a snake.")
+    at.button[0].click().run()
+    assert not at.exception and runs, "a new sentence list must run the model (else this test counts nothing)"
+    before, nearest = len(runs), at.dataframe[1].value
+    at.slider(key="wic_layer").set_value(0).run()
+    assert not at.exception and "layer 0" in at.subheader[0].value
+    assert not at.dataframe[1].value.equals(nearest)     # the page did redraw at the new layer…
+    assert len(runs) == before                           # …from the cached vectors
 
 
 @pytest.mark.parametrize("word, text, message", [
@@ -173,10 +194,22 @@ def test_sentence_map_by_umap():
     assert array(figure(at, 1).data[0].x).shape == (8,)
 
 
+def test_sentence_embeddings_upload_without_a_sentence_column_lets_the_user_pick_one():
+    at = open_page("sentence_embeddings")
+    at.radio(key="se_source").set_value("Upload a file").run()
+    data = b"id,words\n1,Cats purr loudly.\n2,Dogs bark at night.\n3,Birds sing at dawn.\n"
+    at.file_uploader(key="se_upload").upload("cols.csv", data, "text/csv").run()
+    assert not at.exception and "No 'sentence' or 'text' column in cols.csv" in texts(at.warning)
+    assert at.selectbox(key="se_upload_column").value == "words"
+    words = array(figure(at, 0).data[0].z)
+    assert words.shape == (3, 3)
+    at.selectbox(key="se_upload_column").set_value("id").run()
+    assert not at.exception and not np.allclose(array(figure(at, 0).data[0].z), words)
+
+
 @pytest.mark.parametrize("name, data, message", [
     ("bad.txt", b"\xff\xfe\x00b\x00a\x00d", "binary"),
     ("latin.txt", b"caf\xe9 au lait\nother line\n", "not UTF-8"),
-    ("cols.csv", b"a,b\n1,2\n3,4\n", "no 'sentence' or 'text' column"),
     ("one.txt", b"only one sentence\n\n", "at least two"),
 ])
 def test_sentence_embeddings_bad_uploads_get_clear_messages(name, data, message):

@@ -246,7 +246,15 @@ def test_cli_exits_2_when_the_model_cannot_be_loaded(tmp_path, caplog):
     path.write_text("word\tsentence\nbank\tthe bank\n", encoding="utf-8")
     args = ["polysemy", "--data", str(path), "--model", str(tmp_path / "no_such_model"), "--json", str(tmp_path / "o.json")]
     assert main(args) == 2
-    assert "cannot load model" in caplog.text and not (tmp_path / "o.json").exists()
+    assert "cannot load the model" in caplog.text and not (tmp_path / "o.json").exists()
+
+
+def test_cli_exits_2_when_the_json_cannot_be_written(tmp_path, caplog):
+    path = tmp_path / "ok.tsv"
+    path.write_text("word\tsentence\nbank\tthe bank\n", encoding="utf-8")
+    out = tmp_path / "no_such_folder" / "o.json"
+    assert main(["polysemy", "--data", str(path), "--json", str(out)]) == 2
+    assert f"cannot write {out}" in caplog.text
 
 
 # ------------------------------------------------------------------------------------------------
@@ -266,7 +274,7 @@ def test_nearest_tokens_of_the_embedding_output_include_the_word_itself(default_
     model, tokenizer = default_model
     target = polysemy.locate(tokenizer, "A bat flew out of the cave.", "bat")
     static = polysemy.static_vectors(model, [target])[0]
-    nearest = polysemy.nearest_tokens(model, tokenizer, static, k=5)
+    nearest = polysemy.nearest_tokens(polysemy.vocabulary(model, tokenizer), static, k=5)
     assert nearest[0] == ("bat", pytest.approx(1.0, abs=1e-5)) and len(nearest) == 5
     assert not any(tok.startswith("[") for tok, _ in nearest)
 

@@ -237,17 +237,28 @@ def test_cli_on_the_whole_ewt_dev_set(ewt_dev, tmp_path):
     check_against_reference(result, ewt_dev, None)
 
 
-def test_cli_reports_bad_files(tmp_path, caplog):
+def test_cli_exits_2_on_bad_files(tmp_path, caplog):
     empty = tmp_path / "empty.conllu"
     empty.write_bytes(b"")
-    assert main(["probe", "--conllu", str(empty), "--json", str(tmp_path / "o.json")]) == 1
+    assert main(["probe", "--conllu", str(empty), "--json", str(tmp_path / "o.json")]) == 2
     assert "empty" in caplog.text
-    assert main(["probe", "--conllu", str(tmp_path / "missing.conllu"), "--json", str(tmp_path / "o.json")]) == 1
+    assert main(["probe", "--conllu", str(tmp_path / "missing.conllu"), "--json", str(tmp_path / "o.json")]) == 2
     broken = tmp_path / "broken.conllu"
     broken.write_text(row(1, "a", 1, "dep") + "\n")
-    assert main(["probe", "--conllu", str(broken), "--json", str(tmp_path / "o.json")]) == 1
+    assert main(["probe", "--conllu", str(broken), "--json", str(tmp_path / "o.json")]) == 2
     assert "line 1: cycle" in caplog.text
     assert not (tmp_path / "o.json").exists()
+
+
+def test_cli_exits_2_for_a_model_or_an_output_path_it_cannot_use(tmp_path, caplog):
+    good = tmp_path / "good.conllu"
+    good.write_text(row(1, "Dogs", 2, "nsubj") + "\n" + row(2, "bark", 0, "root") + "\n\n")
+    args = ["probe", "--conllu", str(good), "--json", str(tmp_path / "o.json")]
+    assert main([*args, "--model", str(tmp_path / "no_such_model")]) == 2
+    assert "cannot load the model" in caplog.text and not (tmp_path / "o.json").exists()
+    out = tmp_path / "no_such_folder" / "o.json"
+    assert main(["probe", "--conllu", str(good), "--json", str(out)]) == 2
+    assert f"cannot write {out}" in caplog.text
 
 
 def test_length_batches_sort_by_length_and_respect_the_budget():

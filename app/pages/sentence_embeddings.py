@@ -27,27 +27,17 @@ if source == "Type them":
         st.form_submit_button("Embed", type="primary")
     sentences, notices = inputs.sentences_from_lines(typed.splitlines())
 else:
-    upload = st.file_uploader("A .txt file (one sentence per line) or a .csv with a 'sentence' or 'text' column",
+    upload = st.file_uploader("A .txt file (one sentence per line) or a .csv/.tsv with a 'sentence' or 'text' "
+                              "column (or one you pick)",
                               type=["txt", "csv", "tsv"], key="se_upload")
     if upload is None:
         st.info("Upload a file of sentences.")
         st.stop()
-    text, notices = inputs.decode_upload(upload.name, upload.getvalue())
-    lines = []
-    if text is not None and upload.name.lower().endswith((".csv", ".tsv")):
-        rows, columns, more = inputs.read_csv(text)
-        notices += more
-        column = inputs.text_column(columns) if columns else None
-        if columns and column is None:
-            notices.append(inputs.Notice("error", f"{upload.name} has no 'sentence' or 'text' column "
-                                                  f"(its columns: {', '.join(columns)})."))
-        lines = [row.get(column) for row in rows] if column else []
-    elif text is not None:
-        lines = text.splitlines()
-    sentences = []
-    if not any(n.level == "error" for n in notices):
-        sentences, more = inputs.sentences_from_lines(lines)
-        notices += more
+    uploaded = inputs.sentences_from_upload(upload.name, upload.getvalue(), st.session_state.get("se_upload_column"))
+    sentences, notices = uploaded.sentences, uploaded.notices
+    if uploaded.column_guessed:
+        st.selectbox("Column with the sentences", uploaded.columns, key="se_upload_column",
+                     index=uploaded.columns.index(uploaded.column))
 for notice in notices:
     getattr(st, notice.level)(notice.text)
 if len(sentences) < 2:

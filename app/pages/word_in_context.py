@@ -5,15 +5,14 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from app import inputs, polysemy
+from app import inputs, polysemy, services
 from components.layer_lines import layer_lines
 from components.similarity_heatmap import similarity_heatmap
 
 MAX_SENTENCES = 12
 
 selection = st.session_state["selection"]
-model, tokenizer = selection.model, selection.tokenizer
-L = model.config.num_hidden_layers
+L = selection.model.config.num_hidden_layers
 
 st.title("A word in context")
 st.markdown(
@@ -49,7 +48,7 @@ if len(sentences) > MAX_SENTENCES:
     st.warning(f"{len(sentences)} sentences: comparing the first {MAX_SENTENCES} (the Word senses page takes thousands).")
     sentences = sentences[:MAX_SENTENCES]
 
-targets, labels, texts = [], [], []
+candidates, occurrences, numbers = [], [], []
 for number, sentence in enumerate(sentences, start=1):
     spans = polysemy.find_occurrences(sentence, word)
     if not spans:
@@ -62,23 +61,26 @@ for number, sentence in enumerate(sentences, start=1):
             key=f"wic_occurrence_{number}_{sentence}",
             format_func=lambda k, s=sentence, sp=spans: f"{k + 1}: …{s[max(0, sp[k][0] - 25):sp[k][0]]}"
                                                         f"[{s[sp[k][0]:sp[k][1]]}]{s[sp[k][1]:sp[k][1] + 25]}…")
-    target = polysemy.locate(tokenizer, sentence, word, occurrence)
-    if target is None:
-        st.warning(f"In sentence {number} the word lies beyond the model's 512 word pieces, so it is left out.")
-        continue
-    targets.append(target)
-    labels.append(f"S{number}")
-    texts.append(sentence)
-if len(targets) < 2:
+    candidates.append(sentence)
+    occurrences.append(occurrence)
+    numbers.append(number)
+
+# Cached by plain values: moving the layer slider below re-uses these numbers, the model does not run again.
+compared = []
+if len(candidates) > 1:
+    comparison = services.word_comparison(selection.model_name, word, tuple(candidates), tuple(occurrences))
+    compared = comparison.compared
+    for index in sorted(set(range(len(candidates))) - set(compared)):
+        st.warning(f"In sentence {numbers[index]} the word lies beyond the model's 512 word pieces, so it is left out.")
+labels = [f"S{numbers[i]}" for i in compared]
+texts = [candidates[i] for i in compared]
+if len(labels) < 2:
     st.error(f"Give at least two sentences that contain “{word}” to compare.")
     st.stop()
 
-vectors = polysemy.word_vectors(model, targets)
-static = polysemy.static_vectors(model, targets)
-similarities = polysemy.similarity_by_layer(vectors)          # (L+1, n, n)
-static_similarity = polysemy.cosine_matrix(static)
-st.dataframe(pd.DataFrame({"": labels, "sentence": texts,
-                           "word pieces": [" ".join(t.encoding.tokens[p] for p in t.pieces) for t in targets]}),
+vectors, similarities = comparison.vectors, comparison.similarities      # (n, L+1, H), (L+1, n, n)
+static_similarity = comparison.static_similarity
+st.dataframe(pd.DataFrame({"": labels, "sentence": texts, "word pieces": [" ".join(p) for p in comparison.pieces]}),
              hide_index=True)
 
 layer = st.slider("Layer", 0, L, L, key="wic_layer")
@@ -100,7 +102,8 @@ st.caption("Dashed: the static baseline, the cosine of the input word-embedding 
 st.subheader(f"Nearest vocabulary tokens at layer {layer}")
 st.caption("Cosine between the contextual vector and each row of the model's input word-embedding matrix "
            "(embeddings.word_embeddings.weight); special and [unused] tokens are left out.")
-nearest = [polysemy.nearest_tokens(model, tokenizer, vectors[i, layer]) for i in range(len(targets))]
+vocabulary = services.vocabulary(selection.model_name)
+nearest = [polysemy.nearest_tokens(vocabulary, vectors[i, layer]) for i in range(len(labels))]
 st.dataframe(pd.DataFrame({"": labels, "sentence": texts,
                            "nearest tokens (cosine)": [", ".join(f"{tok} ({cos:.2f})" for tok, cos in row)
                                                        for row in nearest]}), hide_index=True)
