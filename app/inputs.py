@@ -10,6 +10,8 @@ import io
 import unicodedata
 from dataclasses import dataclass
 
+from bert_core.align import max_pieces
+
 MAX_CHARS = 20_000          # longer text is cut before tokenizing (BERT reads 512 pieces anyway)
 MAX_SENTENCES = 1_000       # an uploaded file offers at most this many sentences
 TEXT_COLUMNS = ("sentence", "text")
@@ -68,8 +70,7 @@ def escape_markdown(text: str) -> str:
 def token_notices(tokenizer, text_a: str, text_b: str) -> list[Notice]:
     """Truncation (at the tokenizer's limit, as bert_core.encode does) and unknown pieces, in plain words."""
     notices = []
-    limit = getattr(tokenizer, "model_max_length", 512)
-    max_length = limit if limit and limit <= 100_000 else 512  # some tokenizers say "no limit" with 1e30
+    max_length = max_pieces(tokenizer)
     full = tokenizer(text_a, text_b or None, truncation=False)["input_ids"]
     if len(full) > max_length:
         notices.append(Notice("warning", f"The input is {len(full):,} word pieces long; BERT reads at most "

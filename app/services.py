@@ -80,9 +80,11 @@ def token_embeddings(model_name: str, text_a: str, text_b: str):
     return enc, tokens.embedding_parts(model, enc)
 
 
-@st.cache_data(max_entries=8, show_spinner="Running the model…")
+# cache_resource, not cache_data: at 512 tokens the arrays are 75 MB, and cache_data would unpickle
+# a copy on every rerun (each layer or toggle change). The page only reads them.
+@st.cache_resource(max_entries=4, show_spinner="Running the model…")
 def attention_run(model_name: str, text_a: str, text_b: str) -> attention.AttentionRun:
-    """Every layer's attention, (L, nh, T, T), for the Attention views page."""
+    """Every layer's attention, (L, nh, T, T), for the Attention views page; read-only."""
     return attention.run_attention(*get_model(model_name), text_a, text_b)
 
 

@@ -128,12 +128,16 @@ def render_sidebar() -> Selection:
         model, tokenizer = get_model(model_name)
     except (CheckpointError, ValueError, OSError) as err:
         st.sidebar.error(f"Could not load {model_name!r}: {err}. Using {DEFAULT_MODEL} instead.")
-        model_name = DEFAULT_MODEL
+        # Forget the bad name, so later reruns and shared links do not try to load it again.
+        model_name = st.session_state["model_name"] = st.query_params["model"] = DEFAULT_MODEL
         model, tokenizer = get_model(model_name)
     device = next(model.parameters()).device
     st.sidebar.caption(f"Running on **{device.type.upper()}** · {model.config.num_hidden_layers} layers × "
                        f"{model.config.num_attention_heads} heads · {model.config.hidden_size} wide")
     text_a, text_b = _sentences()
+    if text_b and model.config.type_vocab_size < 2:
+        st.warning(f"{model_name} has a single segment embedding (type_vocab_size 1): sentence B is left out.")
+        text_b = ""
     for notice in inputs.token_notices(tokenizer, text_a, text_b):
         getattr(st, notice.level)(notice.text)
     return Selection(model_name, model, tokenizer, text_a, text_b)
