@@ -133,7 +133,8 @@ def head_csv(view: AttentionView, head: int) -> str:
     return buffer.getvalue()
 
 
-def head_json(view: AttentionView, head: int, **about) -> str:
-    """One head's matrix as JSON, with `about` (model, sentences, layer, toggles) alongside."""
-    return json.dumps({**about, "head": head, "from_tokens": view.from_labels, "to_tokens": view.to_labels,
-                       "weights": np.round(view.weights[head].astype(float), 6).tolist()}, ensure_ascii=False)
+def head_json(view: AttentionView, index: int, /, **about) -> str:
+    """The matrix of head `index` (0-based) as JSON, with `about` alongside: model, sentences, toggles,
+    and the layer and head as the page numbers them (from 1)."""
+    return json.dumps({**about, "from_tokens": view.from_labels, "to_tokens": view.to_labels,
+                       "weights": np.round(view.weights[index].astype(float), 6).tolist()}, ensure_ascii=False)

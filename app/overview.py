@@ -98,13 +98,18 @@ def attentions(model: BertModel, enc: Encoding) -> np.ndarray:
     return torch.stack([a[0] for a in out.attentions]).float().cpu().numpy()
 
 
+def head_text(layer: int, head: int) -> str:
+    """A head as the page and the URL write it, "layer:head" numbered from 1: (0, 3) → "1:4"."""
+    return f"{layer + 1}:{head + 1}"
+
+
 def parse_heads(text: str, layers: int, heads: int) -> list[tuple[int, int]]:
-    """Heads written as "layer:head" pairs ("0:3,5:11"); malformed or out-of-range pairs are skipped."""
+    """The 0-based (layer, head) pairs of head_text items ("1:4,6:12"); malformed or out-of-range ones are skipped."""
     found = []
     for item in text.split(","):
         layer, _, head = item.strip().partition(":")
-        if layer.isdigit() and head.isdigit() and int(layer) < layers and int(head) < heads:
-            found.append((int(layer), int(head)))
+        if layer.isdigit() and head.isdigit() and 1 <= int(layer) <= layers and 1 <= int(head) <= heads:
+            found.append((int(layer) - 1, int(head) - 1))
     return sorted(set(found))
 
 

@@ -9,7 +9,8 @@ For layer l, head h and query token t, starting from the layer's input X (T, H):
     o = z·W_Oᵀ + b_O                        (H,) the output projection
     LayerNorm(o + X[t])                     (H,) what the feed-forward reads next
 Everything is recomputed here from X and the weights, so a test (and the page) can check it
-against what the model itself computed.
+against what the model itself computed. Layer, head and token are 0-based indices here; the page
+numbers layers and heads from 1 (X of layer index l is hidden_states[l], the embeddings for l = 0).
 """
 from __future__ import annotations
 

@@ -110,25 +110,30 @@ def _document(script: str, params: dict, *, key: str, caption: str, title: str) 
 
 def head_view_html(*, weights: np.ndarray, from_labels: list[str], to_labels: list[str], layer: int,
                    key: str, heads: list[int] | None = None) -> str:
-    """bertviz's head view of one layer: weights (nh, R, C); click a head's colour to toggle it."""
+    """bertviz's head view of one layer: weights (nh, R, C), `layer` a 0-based index, shown numbered from 1
+    (layers 1…L, as on every page); click a head's colour to toggle it. bertviz's own layer dropdown is
+    not in this document, and its head view shows no head numbers."""
     params = {
         "attention": [{"name": None, "attn": pack_attention(weights[None]),
                        "left_text": from_labels, "right_text": to_labels}],
         "default_filter": "0", "root_div_id": key, "layer": layer, "heads": heads, "include_layers": [layer],
     }
-    caption = (f"Layer {layer} · hover a token to see what it attends to · click a colour to show or hide "
+    caption = (f"Layer {layer + 1} · hover a token to see what it attends to · click a colour to show or hide "
                "a head, double-click to show only it")
-    return _document("head_view.js", params, key=key, caption=caption, title=f"Head view, layer {layer}")
+    return _document("head_view.js", params, key=key, caption=caption, title=f"Head view, layer {layer + 1}")
 
 
 def model_view_html(*, weights: np.ndarray, from_labels: list[str], to_labels: list[str], key: str) -> str:
     """bertviz's model view: weights (L, nh, R, C), one thumbnail per layer and head; click one to enlarge."""
     num_layers, num_heads = weights.shape[:2]
+    # include_layers / include_heads are only labels in model_view.js (axes, "Layer 1, Head 3" over an
+    # enlarged head, and a layer's colour): numbered from 1, as on every page.
     params = {
         "attention": [{"name": None, "attn": pack_attention(weights),
                        "left_text": from_labels, "right_text": to_labels}],
         "default_filter": "0", "display_mode": "light", "root_div_id": key,
-        "include_layers": list(range(num_layers)), "include_heads": list(range(num_heads)), "total_heads": num_heads,
+        "include_layers": list(range(1, num_layers + 1)), "include_heads": list(range(1, num_heads + 1)),
+        "total_heads": num_heads,
     }
     caption = (f"{num_layers} layers × {num_heads} heads · thumbnails draw weights ≥ {THUMBNAIL_MIN_WEIGHT} · "
                "click a thumbnail to enlarge it")
@@ -144,7 +149,7 @@ def render_head_view(*, weights: np.ndarray, from_labels: list[str], to_labels: 
                      key: str) -> str:
     """Show the head view in the page; returns its HTML (a standalone file, for the download)."""
     html = head_view_html(weights=weights, from_labels=from_labels, to_labels=to_labels, layer=layer, key=key)
-    embed(html, height=head_view_height(max(len(from_labels), len(to_labels))), title=f"Head view, layer {layer}")
+    embed(html, height=head_view_height(max(len(from_labels), len(to_labels))), title=f"Head view, layer {layer + 1}")
     return html
 
 

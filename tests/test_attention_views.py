@@ -91,8 +91,8 @@ def test_head_exports_round_trip(pair_run):
     rows = list(csv.reader(io.StringIO(head_csv(view, 5))))
     assert rows[0][1:] == view.to_labels and [r[0] for r in rows[1:]] == view.from_labels
     np.testing.assert_allclose(np.array([r[1:] for r in rows[1:]], dtype=float), view.weights[5], atol=1e-5)
-    data = json.loads(head_json(view, 5, layer=4, model="m"))
-    assert data["layer"] == 4 and data["head"] == 5 and data["to_tokens"] == view.to_labels
+    data = json.loads(head_json(view, 5, layer=5, head=6, model="m"))  # index 5; the page numbers from 1
+    assert data["layer"] == 5 and data["head"] == 6 and data["to_tokens"] == view.to_labels
     np.testing.assert_allclose(data["weights"], view.weights[5], atol=1e-6)
 
 
@@ -119,6 +119,7 @@ def test_head_view_document_is_self_contained_and_small(pair_run):
     view = attention_view(pair_run, 0)
     html = head_view_html(weights=view.weights, from_labels=view.from_labels, to_labels=view.to_labels,
                           layer=0, key="hv")
+    assert "Layer 1 ·" in html and "Head view, layer 1<" in html  # index 0 is shown as layer 1
     assert not re.search(r"(src|href)=[\"']?https?:", html) and "cdnjs" not in html
     assert "d3js.org v5.7.0" in html and "jQuery v3.7.1" in html
     assert "linksOf(d, 0.01 * activeHeads())" in html and "renderAttention(svg, config" in html  # patched
@@ -133,6 +134,9 @@ def test_model_view_document_carries_every_layer(pair_run):
     shape = json.loads(re.search(r'"shape": (\[[^\]]*\])', html).group(1))
     assert shape == list(pair_run.attentions.shape)
     assert "cdnjs" not in html
+    params = json.JSONDecoder().raw_decode(html.rsplit("expandParams(", 1)[1])[0]
+    L, nh = shape[:2]
+    assert params["include_layers"] == list(range(1, L + 1)) and params["include_heads"] == list(range(1, nh + 1))
 
 
 def test_heatmap_hover_shows_from_to_and_four_decimals():
@@ -176,18 +180,31 @@ def test_page_shows_the_head_view_and_the_heatmap():
     assert len(frames) == 1 and "cat" in frames[0].proto.srcdoc
     assert len(at.get("plotly_chart")) == 1
     assert any("MB sent" in c.value for c in at.caption)
+    assert any("head view of layer 1," in c.value for c in at.caption)  # the first layer is layer 1, not 0
+
+
+def test_page_opens_the_layer_and_head_the_url_numbers_from_1():
+    at = _page("The cat sat on the mat.", layer="6", head="12")
+    assert (at.selectbox(key="attention_layer").value, at.selectbox(key="attention_head").value) == (5, 11)
+    assert json.loads(at.get("plotly_chart")[0].proto.spec)["layout"]["title"]["text"] == "Layer 6, head 12"
+    assert _view_params(at)["include_layers"] == [5]               # bertviz still gets the index
+    at = _page("The cat sat on the mat.", layer="0", head="x")     # below the first / not a number: fall back
+    assert (at.selectbox(key="attention_layer").value, at.selectbox(key="attention_head").value) == (0, 0)
+    assert not at.exception and not at.error
 
 
 def test_page_toggles_and_layer_changes_redraw_without_errors():
     at = _page("Tokenization is unbelievably useful")
-    at.selectbox(key="attention_layer").set_value(5).run()
+    assert at.selectbox(key="attention_layer").options == ["1", "2", "3", "4", "5", "6"]  # numbered from 1
+    at.selectbox(key="attention_layer").set_value(5).run()          # index 5: the last layer, 6
     at.toggle(key="attention_hide").set_value(True).run()
     at.toggle(key="attention_renorm").set_value(True).run()
     at.toggle(key="attention_merge").set_value(True).run()
     assert not at.exception
     shown = _view_params(at)["attention"][0]
     assert "tokenization" in shown["left_text"] and "[CLS]" not in shown["left_text"]
-    assert at.query_params["layer"] == "5" and at.query_params["words"] == "1"
+    assert at.query_params["layer"] == "6" and at.query_params["words"] == "1"
+    assert any("head view of layer 6," in c.value for c in at.caption)
     at.segmented_control(key="attention_view_kind").set_value("Model view").run()
     assert not at.exception and _view_params(at)["total_heads"] == 12
 

@@ -30,6 +30,7 @@ def test_head_view_draws_the_sentence_offline(chromium, default_model, screensho
         page.screenshot(path=str(screenshots / "attention.png"), full_page=True)
         # Double-clicking a head's colour shows that head alone: its lines are redrawn, in its colour.
         view = page.frame_locator('iframe[title^="Head view"]')
+        view.get_by_text("Layer 1 · hover").wait_for()  # the first layer is layer 1, as on every page
         view.locator('#vis svg rect[width="20"]').nth(3).dblclick()
         view.locator("#attention line").first.wait_for(state="attached")
         strokes = view.locator("#attention line").evaluate_all("lines => lines.map(l => l.getAttribute('stroke'))")

@@ -51,17 +51,22 @@ def test_pages_draw_the_sentence_keep_it_across_pages_and_open_a_clicked_head(ch
         page.get_by_test_id("stSidebarNav").get_by_text("Head overview").click()
         page.get_by_role("heading", name="Head overview").wait_for(timeout=60_000)
         wait_until_idle(page)
-        # Click the entropy grid's cell for layer 2, head 5 (6 layers × 12 heads, layer 0 on top).
-        grid = page.get_by_test_id("stPlotlyChart").first.locator(".nsewdrag").first
-        box = grid.bounding_box()
-        page.mouse.click(box["x"] + box["width"] * 5.5 / 12, box["y"] + box["height"] * 2.5 / 6)
+        # The grids number layers and heads from 1, as every page does.
+        first_grid = page.get_by_test_id("stPlotlyChart").first
+        def ticks(axis: str) -> list[int]:
+            texts = first_grid.locator(f".{axis}tick text").evaluate_all("texts => texts.map(t => t.textContent)")
+            return sorted(int(text) for text in texts)
+        assert ticks("y") == list(range(1, 7)) and ticks("x") == list(range(1, 13))
+        # Click the entropy grid's cell for layer 2, head 5 (6 layers × 12 heads, layer 1 on top).
+        box = first_grid.locator(".nsewdrag").first.bounding_box()
+        page.mouse.click(box["x"] + box["width"] * 4.5 / 12, box["y"] + box["height"] * 1.5 / 6)
         page.get_by_text("Open layer 2, head 5 step by step").wait_for(timeout=60_000)
         wait_until_idle(page)
         screenshot(page, screenshots, "head_overview")
 
         page.get_by_text("Open layer 2, head 5 step by step").click()
         page.get_by_role("heading", name="Inside one head").wait_for(timeout=60_000)
-        page.get_by_text("X is the output of layer 2").wait_for(timeout=60_000)
+        page.get_by_text("X is the input of layer 2: the output of layer 1").wait_for(timeout=60_000)
         assert "layer=2" in page.url and "head=5" in page.url
         page.close()
     assert [u for u in requests if not is_local(u)] == []

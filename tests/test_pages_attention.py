@@ -46,15 +46,24 @@ def test_inside_head_page_walks_through_and_checks_against_the_model():
                                             "5. All heads together, then Wᴼ"]
     assert "match the model's own" in texts(at.success)
     assert len(at.get("plotly_chart")) == 7
+    # Layers and heads are numbered from 1 on the page, as on the Syntax pages; the default is index 1.
+    assert at.selectbox(key="ih_layer").options == [str(n) for n in range(1, 7)]
+    assert at.selectbox(key="ih_head").options == [str(n) for n in range(1, 13)]
+    assert "X is the input of layer 2: the output of layer 1" in texts(at.markdown)
+    at.selectbox(key="ih_layer").set_value(0).run()                # index 0: encoder layer 1, fed the embeddings
+    assert "X is the input of layer 1: the embedding output (layer 0)" in texts(at.markdown)
     at.selectbox(key="ih_layer").set_value(5).run()
     at.selectbox(key="ih_head").set_value(11).run()
     assert not at.exception and "match the model's own" in texts(at.success)
+    assert "X is the input of layer 6: the output of layer 5" in texts(at.markdown)
+    assert "layer 0:" not in texts(at.markdown)                   # the old 0-based wording
 
 
 def test_head_overview_shows_every_statistic_rollout_and_ablation():
-    at = open_page(OVERVIEW, query={"off": "0:1,3:4"})
+    at = open_page(OVERVIEW, query={"off": "1:2,4:5,0:3,7:1"})     # layer:head from 1; 0:3 and 7:1 do not exist
     assert len(at.get("plotly_chart")) == 7 + 1 + 1               # 7 head grids, rollout, ablation bars
-    assert at.multiselect(key="ho_off").value == ["0:1", "3:4"]
+    assert at.multiselect(key="ho_off").value == ["1:2", "4:5"]
+    assert at.multiselect(key="ho_off").options[0] == "1:1" and at.multiselect(key="ho_off").options[-1] == "6:12"
     assert "Mean cosine similarity" in texts(at.caption)
     assert "Head statistics (CSV)" in [b.label for b in at.get("download_button")]
     assert at.get("page_link")[0].proto.page.endswith("inside_head")
@@ -62,28 +71,38 @@ def test_head_overview_shows_every_statistic_rollout_and_ablation():
     assert "Pick one or more heads" in texts(at.info)
 
 
+def shown(selectbox) -> str:
+    """The option a selectbox shows (its label), not the index it holds."""
+    return selectbox.options[selectbox.index]
+
+
 def test_url_opens_inside_head_at_layer_head_and_token_and_follows_changes():
-    at = open_page(INSIDE, query={"layer": "3", "head": "7", "token": "2"})
-    assert (at.selectbox(key="ih_layer").value, at.selectbox(key="ih_head").value,
-            at.selectbox(key="ih_token").value) == (3, 7, 2)
-    at.selectbox(key="ih_head").set_value(4).run()
+    at = open_page(INSIDE, query={"layer": "3", "head": "7", "token": "2"})  # layer and head numbered from 1
+    layer, head, token = (at.selectbox(key=f"ih_{name}") for name in ("layer", "head", "token"))
+    assert (shown(layer), shown(head), token.value) == ("3", "7", 2)
+    assert (layer.value, head.value) == (2, 6)                    # the 0-based indices behind them
+    at.selectbox(key="ih_head").set_value(3).run()
     assert at.query_params["head"] == "4" and at.query_params["layer"] == "3"
 
 
 def test_bad_url_values_fall_back_silently():
     at = open_page(INSIDE, query={"layer": "abc", "head": "99", "token": "-5"})
-    assert at.selectbox(key="ih_layer").value == 1              # the default
-    assert at.selectbox(key="ih_head").value == 11              # clamped to the last head
+    assert shown(at.selectbox(key="ih_layer")) == "2"            # the default
+    assert shown(at.selectbox(key="ih_head")) == "12"            # clamped to the last head
     assert at.selectbox(key="ih_token").value == 0              # clamped to the first token
     assert not at.error and not at.warning
+    at = open_page(INSIDE, query={"layer": "0", "head": "0"})    # numbered from 1: 0 is below the first
+    assert (shown(at.selectbox(key="ih_layer")), shown(at.selectbox(key="ih_head"))) == ("1", "1")
 
 
 def test_url_opens_head_overview_at_the_chosen_head():
     at = open_page(OVERVIEW, query={"layer": "4", "head": "9"})
-    assert (at.selectbox(key="ho_layer").value, at.selectbox(key="ho_head").value) == (4, 9)
+    assert (shown(at.selectbox(key="ho_layer")), shown(at.selectbox(key="ho_head"))) == ("4", "9")
     links = [link.proto for link in at.get("page_link")]
     assert [link.page.rsplit("/", 1)[-1] for link in links] == ["inside_head", "attention"]
     assert all("layer 4, head 9" in link.label for link in links)
+    assert all({"layer=4", "head=9"} <= set(link.query_string.split("&")) for link in links)
+    assert at.dataframe[0].value.columns[1] == "layer 4, head 9"
 
 
 @pytest.mark.parametrize("page", MY_PAGES)

@@ -89,6 +89,10 @@ def test_corpus_page_shows_the_cli_numbers_for_the_sample(default_model, tmp_pat
     assert list(flipped["best head"]) == [s["best_head"] for s in cli["head_to_dependent"]["relations"].values()]
     at.selectbox(key="sc_relation").set_value("det").run()
     assert not at.exception and len(at.get("plotly_chart")) == 1
+    # The grid numbers heads from 1 like the table: the best head "L-H" is outlined at layer L, head H.
+    layer, head = (int(x) for x in cli["head_to_dependent"]["relations"]["det"]["best_head"].split("-"))
+    outline = json.loads(at.get("plotly_chart")[0].proto.spec)["layout"]["shapes"][0]
+    assert (outline["y0"] + 0.5, outline["x0"] + 0.5) == (layer, head)
 
 
 @pytest.mark.parametrize("data, messages", [

@@ -22,10 +22,11 @@ def views() -> None:
     controls = st.columns([2, 1, 1, 3])
     kind = controls[0].segmented_control("View", VIEWS, default=url_state.get_choice("view", VIEWS[0], VIEWS),
                                          key="attention_view_kind") or VIEWS[0]
-    layer = controls[1].selectbox("Layer", range(run.num_layers), key="attention_layer",
-                                  index=url_state.get_int("layer", 0, 0, run.num_layers - 1))
-    head = controls[2].selectbox("Head (heatmap)", range(run.num_heads), key="attention_head",
-                                 index=url_state.get_int("head", 0, 0, run.num_heads - 1))
+    layer = controls[1].selectbox("Layer", range(run.num_layers), format_func=url_state.number_label,
+                                  index=url_state.get_index("layer", 0, run.num_layers), key="attention_layer")
+    head = controls[2].selectbox("Head (heatmap)", range(run.num_heads), format_func=url_state.number_label,
+                                 index=url_state.get_index("head", 0, run.num_heads), key="attention_head")
+    layer_number, head_number = url_state.number(layer), url_state.number(head)  # what the user sees: from 1
     direction = "All"
     if is_pair:
         direction = controls[3].radio("Sentences (from → to)", DIRECTIONS, horizontal=True, key="attention_direction",
@@ -37,8 +38,8 @@ def views() -> None:
                                     help="After hiding [CLS]/[SEP], divide each row by what is left so it sums to 1 again")
     merge = toggles[2].toggle("Merge word pieces into words", key="attention_merge", value=url_state.get_bool("words", False),
                               help="Attention TO a word = sum over its pieces; FROM a word = mean over its pieces")
-    for name, value in (("view", kind), ("layer", layer), ("head", head), ("dir", direction if is_pair else None),
-                        ("hide", hide), ("renorm", renormalize), ("words", merge)):
+    for name, value in (("view", kind), ("layer", layer_number), ("head", head_number),
+                        ("dir", direction if is_pair else None), ("hide", hide), ("renorm", renormalize), ("words", merge)):
         url_state.set_value(name, value)
 
     options = {"hide_specials": hide, "renormalize": renormalize and hide, "merge_words": merge, "direction": direction}
@@ -52,8 +53,8 @@ def views() -> None:
         if kind == "Head view":
             html = render_head_view(weights=layer_view.weights, from_labels=layer_view.from_labels,
                                     to_labels=layer_view.to_labels, layer=layer, key="attention-head-view")
-            st.caption(f"bertviz's head view of layer {layer}, all heads (one colour each), {len(html) / 1e6:.2f} MB "
-                       f"sent. Only this layer is sent, weights ≥ {MIN_WEIGHT} quantised to 1/255 (uint8); a line "
+            st.caption(f"bertviz's head view of layer {layer_number}, all heads (one colour each), "
+                       f"{len(html) / 1e6:.2f} MB sent. Only this layer is sent, weights ≥ {MIN_WEIGHT} quantised to 1/255 (uint8); a line "
                        f"is drawn when its opacity, weight ÷ heads shown, is ≥ {MIN_OPACITY:.0%}. Exact values: "
                        "the heatmap and the downloads.")
         else:
@@ -64,13 +65,14 @@ def views() -> None:
                        f"{MIN_WEIGHT} quantised to 1/255; thumbnails draw weights ≥ {THUMBNAIL_MIN_WEIGHT}.")
     with right:
         figure = render_attention_heatmap(weights=layer_view.weights[head], from_labels=layer_view.from_labels,
-                                          to_labels=layer_view.to_labels, title=f"Layer {layer}, head {head}",
-                                          key="attention-heatmap")
-        st.caption("Row = the token attending, column = the token attended to; hover for the exact weight.")
+                                          to_labels=layer_view.to_labels,
+                                          title=f"Layer {layer_number}, head {head_number}", key="attention-heatmap")
+        st.caption("Row = the token attending, column = the token attended to; hover for the exact weight. "
+                   f"Layers are numbered 1…{run.num_layers} and heads 1…{run.num_heads}, as on every page.")
 
     about = {"model": selection.model_name, "text_a": selection.text_a, "text_b": selection.text_b,
-             "layer": layer, **options}
-    stem = f"attention_L{layer}H{head}"
+             "layer": layer_number, "head": head_number, **options}
+    stem = f"attention_L{layer_number}H{head_number}"
     downloads = st.columns(4)
     downloads[0].download_button(f"{kind} (HTML, works offline)", html, file_name=f"{kind.lower().replace(' ', '_')}.html",
                                  mime="text/html", key="attention_dl_view")

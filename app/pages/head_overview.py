@@ -23,10 +23,11 @@ st.markdown(
     "**entropy in bits** of the attention row (0 = all on one token, "
     f"log₂ {len(enc)} = {np.log2(len(enc)):.1f} = evenly spread), the attention mass on [CLS], on [SEP] "
     "(all of them), on punctuation pieces, the weight on the previous and the next token, and the mean "
-    "distance Σⱼ pᵢⱼ·|i − j| in word pieces. **Click a cell** (or pick below) to choose a head.")
+    "distance Σⱼ pᵢⱼ·|i − j| in word pieces. **Click a cell** (or pick below) to choose a head. "
+    f"Layers are numbered 1…{L} and heads 1…{nh}, as on every page.")
 
-url_state.seed_int("ho_layer", "layer", 0, 0, L - 1)
-url_state.seed_int("ho_head", "head", 0, 0, nh - 1)
+url_state.seed_index("ho_layer", "layer", 0, L)
+url_state.seed_index("ho_head", "head", 0, nh)
 picked = None
 columns = st.columns(3)
 for index, (name, title) in enumerate(overview.PATTERNS.items()):
@@ -45,18 +46,20 @@ st.subheader("The chosen head")
 pick, numbers = st.columns(2)
 with pick:
     left, right = st.columns(2)
-    layer = left.selectbox("Layer", range(L), key="ho_layer")
-    head = right.selectbox("Head", range(nh), key="ho_head")
-    url_state.set_value("layer", layer)
-    url_state.set_value("head", head)
-    st.page_link("app/pages/inside_head.py", label=f"Open layer {layer}, head {head} step by step (Inside one head)",
-                 icon=":material/neurology:", query_params=url_state.page_params(layer=layer, head=head))
-    st.page_link("app/pages/attention.py", label=f"See layer {layer}, head {head} in the head view (Attention views)",
-                 icon=":material/visibility:", query_params=url_state.page_params(layer=layer, head=head))
+    layer = left.selectbox("Layer", range(L), format_func=url_state.number_label, key="ho_layer")
+    head = right.selectbox("Head", range(nh), format_func=url_state.number_label, key="ho_head")
+    layer_number, head_number = url_state.number(layer), url_state.number(head)
+    url_state.set_value("layer", layer_number)
+    url_state.set_value("head", head_number)
+    chosen = f"layer {layer_number}, head {head_number}"
+    st.page_link("app/pages/inside_head.py", label=f"Open {chosen} step by step (Inside one head)",
+                 icon=":material/neurology:", query_params=url_state.page_params(layer=layer_number, head=head_number))
+    st.page_link("app/pages/attention.py", label=f"See {chosen} in the head view (Attention views)",
+                 icon=":material/visibility:", query_params=url_state.page_params(layer=layer_number, head=head_number))
 with numbers:
     st.dataframe(pd.DataFrame({"statistic": list(overview.PATTERNS.values()),
-                               f"layer {layer}, head {head}": [f"{patterns[name][layer, head]:.3f}"
-                                                               for name in overview.PATTERNS]}), hide_index=True)
+                               chosen: [f"{patterns[name][layer, head]:.3f}" for name in overview.PATTERNS]}),
+                 hide_index=True)
 
 st.header("Attention rollout")
 st.markdown(
@@ -75,10 +78,10 @@ matrix_heatmap(values=flow[rollout_layer - 1], rows=labels, columns=[f"{i}: {t}"
 st.header("Head ablation")
 st.markdown("Switch heads off (their output is set to zero, bert_core's head_mask) and compare the last "
             "layer's output, token by token, with the intact model's: cosine similarity 1 = unchanged.")
-options = [f"{l}:{h}" for l in range(L) for h in range(nh)]
+options = [overview.head_text(l, h) for l in range(L) for h in range(nh)]
 if "ho_off" not in st.session_state:
-    st.session_state["ho_off"] = [f"{l}:{h}" for l, h in
-                                  overview.parse_heads(st.query_params.get("off", f"{layer}:{head}"), L, nh)]
+    from_url = st.query_params.get("off", overview.head_text(layer, head))
+    st.session_state["ho_off"] = [overview.head_text(l, h) for l, h in overview.parse_heads(from_url, L, nh)]
 switched_off = st.multiselect("Heads switched off (layer:head)", options, key="ho_off")
 url_state.set_value("off", ",".join(switched_off))
 if switched_off:
@@ -97,10 +100,12 @@ else:
 
 
 def rollout_json() -> str:  # built only when the button is pressed: L × T × T numbers
-    return json.dumps({"tokens": labels, "residual": 0.5, "rollout": np.round(flow, 6).tolist()})
+    return json.dumps({"tokens": labels, "residual": 0.5, "after_layer": list(range(1, L + 1)),
+                       "rollout": np.round(flow, 6).tolist()})
 
 
-stats = pd.DataFrame([{"layer": l, "head": h, **{name: float(patterns[name][l, h]) for name in overview.PATTERNS}}
+stats = pd.DataFrame([{"layer": url_state.number(l), "head": url_state.number(h),
+                       **{name: float(patterns[name][l, h]) for name in overview.PATTERNS}}
                       for l in range(L) for h in range(nh)])
 one, two = st.columns(2)
 one.download_button("Head statistics (CSV)", stats.to_csv(index=False), "head_overview.csv", "text/csv",

@@ -21,17 +21,20 @@ st.title("Inside one head")
 st.markdown("Self-attention in one head, step by step, for one token, with this model's real numbers. "
             "Pick a layer, a head and the token whose query we follow.")
 
-# Widgets open where the URL says (?layer=&head=&token=) and write back what the user picks.
-for name, last in (("layer", L - 1), ("head", nh - 1), ("token", T - 1)):
-    url_state.seed_int(f"ih_{name}", name, min(1, last), 0, last)
+# Widgets open where the URL says (?layer=&head=&token=) and write back what the user picks. Layers
+# and heads are 0-based indices here and numbered from 1 on the page and in the URL; tokens are positions.
+url_state.seed_index("ih_layer", "layer", min(1, L - 1), L)
+url_state.seed_index("ih_head", "head", min(1, nh - 1), nh)
+url_state.seed_int("ih_token", "token", min(1, T - 1), 0, T - 1)
 left, middle, right = st.columns(3)
-layer = left.selectbox("Layer", range(L), key="ih_layer")
-head = middle.selectbox("Head", range(nh), key="ih_head")
+layer = left.selectbox("Layer", range(L), format_func=url_state.number_label, key="ih_layer")
+head = middle.selectbox("Head", range(nh), format_func=url_state.number_label, key="ih_head")
 token = right.selectbox("Query token", range(T), key="ih_token", format_func=lambda i: f"{i}: {labels[i]}")
-for name, value in (("layer", layer), ("head", head), ("token", token)):
+layer_number, head_number = url_state.number(layer), url_state.number(head)
+for name, value in (("layer", layer_number), ("head", head_number), ("token", token)):
     url_state.set_value(name, value)
 st.page_link("app/pages/head_overview.py", label="All heads at a glance (Head overview)", icon=":material/grid_view:",
-             query_params=url_state.page_params(layer=layer, head=head))
+             query_params=url_state.page_params(layer=layer_number, head=head_number))
 
 steps = walkthrough.head_steps(model, internals.hidden_states[layer], layer, head, token)
 difference = walkthrough.largest_difference(steps, internals, layer, head, token)
@@ -39,13 +42,14 @@ token_label = f"“{labels[token]}” (position {token})"
 token_md = inputs.escape_markdown(token_label)
 
 st.header("1. The input X")
-st.markdown(f"X is the output of layer {layer} (layer 0: the embeddings): one row of {H} numbers per "
-            f"token, shape **({T}, {H})**. Shown: the first 32 dimensions.")
+source = "the embedding output (layer 0)" if layer == 0 else f"the output of layer {layer_number - 1}"
+st.markdown(f"X is the input of layer {layer_number}: {source}, one row of {H} numbers per token, shape "
+            f"**({T}, {H})**. Layers are numbered 1…{L} and heads 1…{nh}. Shown: the first 32 dimensions.")
 matrix_heatmap(values=steps.x[:, :32], rows=labels, columns=[str(d) for d in range(min(32, H))],
-               title=f"X, layer {layer} input (first 32 of {H} dimensions)", highlight_row=token, key="ih_x")
+               title=f"X, layer {layer_number} input (first 32 of {H} dimensions)", highlight_row=token, key="ih_x")
 
 st.header("2. Queries, keys and values")
-st.markdown(f"Head {head} multiplies X by its own slice of three learned matrices: "
+st.markdown(f"Head {head_number} multiplies X by its own slice of three learned matrices: "
             f"$Q = X W_Q^T + b_Q$, and likewise K and V. Each W is **({d_k}, {H})**, so Q, K and V are "
             f"**({T}, {d_k})**: {nh} heads × {d_k} = {H}, the model's width.")
 q_col, k_col, v_col = st.columns(3)
@@ -69,17 +73,17 @@ st.header("4. The weighted sum of V")
 top = np.argsort(-steps.probs)[:3]
 st.markdown(f"The head's output for {token_md} is $\\sum_j p_j v_j$, shape **({d_k},)**. Most of it comes from "
             + ", ".join(f"“{inputs.escape_markdown(labels[j])}” ({steps.probs[j]:.0%})" for j in top) + ".")
-matrix_heatmap(values=steps.head_context[None, :], rows=[f"head {head} output"], columns=dims,
+matrix_heatmap(values=steps.head_context[None, :], rows=[f"head {head_number} output"], columns=dims,
                title="p·V for this token", height=180, key="ih_context")
 
 st.header("5. All heads together, then Wᴼ")
 st.markdown(f"Every head does the same in parallel; their {nh} outputs of {d_k} numbers are **concatenated** "
-            f"into {H} numbers (head {head} is columns {head * d_k}–{(head + 1) * d_k - 1}), multiplied by "
+            f"into {H} numbers (head {head_number} is columns {head * d_k}–{(head + 1) * d_k - 1}), multiplied by "
             f"$W_O$ **({H}, {H})**, added to X (the residual connection) and normalised: "
             "$\\mathrm{LayerNorm}(z W_O^T + b_O + x_t)$. That is what the layer's feed-forward reads.")
 stages = np.stack([steps.concatenated, steps.projected, steps.attention_output])
 matrix_heatmap(values=stages, rows=["concatenated heads z", "z·Wᴼᵀ + bᴼ", "LayerNorm(… + x)"],
-               columns=[str(d) for d in range(H)], title=f"{token_label}: after the attention block (outlined: head {head})",
+               columns=[str(d) for d in range(H)], title=f"{token_label}: after the attention block (outlined: head {head_number})",
                highlight_columns=(head * d_k, (head + 1) * d_k - 1), height=260, key="ih_output")
 if difference < 1e-3:
     st.success(f"Check: recomputed here from X and the weights, these numbers match the model's own Q, K, V, "
@@ -88,13 +92,13 @@ else:
     st.warning(f"The recomputed numbers differ from the model's own by up to {difference:.1e} "
                "(low-precision weights?).")
 
-steps_json = {"layer": layer, "head": head, "token": token, "tokens": labels, "d_k": d_k,
+steps_json = {"layer": layer_number, "head": head_number, "token": token, "tokens": labels, "d_k": d_k,
               "scores": steps.scores.tolist(), "probs": steps.probs.tolist(), "query": steps.query[token].tolist(),
               "head_context": steps.head_context.tolist(), "attention_output": steps.attention_output.tolist()}
 table = pd.DataFrame({"key": labels, "score": steps.scores, "softmax": steps.probs,
                       **{f"q*k_{d}": steps.qk_products[:, d] for d in range(d_k)}})
 one, two = st.columns(2)
 one.download_button("Scores and q∘k (CSV)", table.to_csv(index_label="position"),
-                    f"head_L{layer}_H{head}_T{token}.csv", "text/csv", on_click="ignore", icon=":material/download:")
-two.download_button("Every step (JSON)", json.dumps(steps_json), f"head_L{layer}_H{head}_T{token}.json",
+                    f"head_L{layer_number}_H{head_number}_T{token}.csv", "text/csv", on_click="ignore", icon=":material/download:")
+two.download_button("Every step (JSON)", json.dumps(steps_json), f"head_L{layer_number}_H{head_number}_T{token}.json",
                     "application/json", on_click="ignore", icon=":material/download:")

@@ -9,7 +9,7 @@ import streamlit as st
 
 from app import services, syntax
 from app.conllu import ConlluError
-from components.head_accuracy_grid import head_accuracy_grid
+from components.head_grid import head_grid
 
 SAMPLE = Path(__file__).resolve().parents[2] / "data" / "syntax_sample.conllu"
 MAX_SENTENCES = 20_000  # the CLI takes any number
@@ -108,11 +108,11 @@ st.caption("Held-out columns are empty where a relation does not occur in both h
 st.subheader("Every head, per relation")
 relation = st.selectbox("Relation", list(part["relations"]), key="sc_relation")
 summary = part["relations"][relation]
-best = tuple(int(x) for x in summary["best_head"].split("-"))
-head_accuracy_grid(accuracy=np.array(part["heads"][relation]), best=best, key="sc_grid",
-                   title=f"{relation} ({reading}, {summary['count']:,} words): best {summary['best_head']} "
-                         f"{summary['accuracy']:.1%}; baseline offset {summary['baseline_offset']:+d} "
-                         f"{summary['baseline_accuracy']:.1%}")
+best = tuple(int(x) - 1 for x in summary["best_head"].split("-"))  # "L-H" counts from 1; the grid takes indices
+head_grid(values=np.array(part["heads"][relation]), selected=best, zmin=0, zmax=1, percent=True, key="sc_grid",
+          title=f"{relation} ({reading}, {summary['count']:,} words): best {summary['best_head']} "
+                f"{summary['accuracy']:.1%}; baseline offset {summary['baseline_offset']:+d} "
+                f"{summary['baseline_accuracy']:.1%}")
 
 left, right = st.columns(2)
 left.download_button("Results (JSON, as the CLI writes them)", json.dumps(payload, indent=1), file_name="probe.json",
