@@ -72,11 +72,16 @@ def sentence_vectors(sentences: tuple[str, ...], pooling: str, model_name: str):
 # Attention pages (issue 3): each keyed by the model name and the sentences, so changing a
 # layer, head or token on a page re-uses the model's numbers instead of running it again.
 
+def _encoded(model_name: str, text_a: str, text_b: str):
+    """(model, Encoding) of the sentences; cheap, so not cached itself."""
+    model, tokenizer = get_model(model_name)
+    return model, encode(tokenizer, text_a, text_b or None)
+
+
 @st.cache_data(max_entries=16, show_spinner="Running the model…")
 def token_embeddings(model_name: str, text_a: str, text_b: str):
     """(Encoding, embedding parts by name) for the Tokens and embeddings page."""
-    model, tokenizer = get_model(model_name)
-    enc = encode(tokenizer, text_a, text_b or None)
+    model, enc = _encoded(model_name, text_a, text_b)
     return enc, tokens.embedding_parts(model, enc)
 
 
@@ -84,8 +89,10 @@ def token_embeddings(model_name: str, text_a: str, text_b: str):
 # a copy on every rerun (each layer or toggle change). The page only reads them.
 @st.cache_resource(max_entries=4, show_spinner="Running the model…")
 def attention_run(model_name: str, text_a: str, text_b: str) -> attention.AttentionRun:
-    """Every layer's attention, (L, nh, T, T), for the Attention views page; read-only."""
-    return attention.run_attention(*get_model(model_name), text_a, text_b)
+    """Every layer's attention, (L, nh, T, T), for the Attention views and Head overview pages."""
+    run = attention.run_attention(*get_model(model_name), text_a, text_b)
+    run.attentions.setflags(write=False)  # shared by every session: a page that wrote to it would fail loudly
+    return run
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
@@ -96,25 +103,23 @@ def size_family(model_name: str) -> list[dict]:
 @st.cache_data(max_entries=8, show_spinner="Running the model…")
 def layer_internals(model_name: str, text_a: str, text_b: str):
     """(Encoding, walkthrough.LayerInternals) for the Inside one head page."""
-    model, tokenizer = get_model(model_name)
-    enc = encode(tokenizer, text_a, text_b or None)
+    model, enc = _encoded(model_name, text_a, text_b)
     return enc, walkthrough.layer_internals(model, enc)
 
 
 @st.cache_data(max_entries=8, show_spinner="Running the model…")
 def head_overview(model_name: str, text_a: str, text_b: str):
-    """(Encoding, {statistic: (L, nh)}, rollout (L, T, T)) for the Head overview page."""
-    model, tokenizer = get_model(model_name)
-    enc = encode(tokenizer, text_a, text_b or None)
-    attn = overview.attentions(model, enc)
+    """(Encoding, {statistic: (L, nh)}, rollout (L, T, T)) for the Head overview page; the forward is
+    the Attention views page's (one run per sentence for both pages)."""
+    run = attention_run(model_name, text_a, text_b)
+    enc, attn = run.encoding, run.attentions
     return enc, overview.head_patterns(attn, enc.tokens, enc.special), overview.rollout(attn)
 
 
 @st.cache_data(max_entries=32, show_spinner="Switching heads off…")
 def ablation(model_name: str, text_a: str, text_b: str, heads: str):
     """(T,) cosine similarity per token with the "layer:head" list `heads` switched off."""
-    model, tokenizer = get_model(model_name)
-    enc = encode(tokenizer, text_a, text_b or None)
+    model, enc = _encoded(model_name, text_a, text_b)
     config = model.config
     switched_off = overview.parse_heads(heads, config.num_hidden_layers, config.num_attention_heads)
     return overview.ablation_similarity(model, enc, switched_off)

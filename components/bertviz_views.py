@@ -109,14 +109,14 @@ def _document(script: str, params: dict, *, key: str, caption: str, title: str) 
 
 
 def head_view_html(*, weights: np.ndarray, from_labels: list[str], to_labels: list[str], layer: int,
-                   key: str, heads: list[int] | None = None) -> str:
+                   key: str) -> str:
     """bertviz's head view of one layer: weights (nh, R, C), `layer` a 0-based index, shown numbered from 1
     (layers 1…L, as on every page); click a head's colour to toggle it. bertviz's own layer dropdown is
     not in this document, and its head view shows no head numbers."""
     params = {
         "attention": [{"name": None, "attn": pack_attention(weights[None]),
                        "left_text": from_labels, "right_text": to_labels}],
-        "default_filter": "0", "root_div_id": key, "layer": layer, "heads": heads, "include_layers": [layer],
+        "default_filter": "0", "root_div_id": key, "layer": layer, "heads": None, "include_layers": [layer],
     }
     caption = (f"Layer {layer + 1} · hover a token to see what it attends to · click a colour to show or hide "
                "a head, double-click to show only it")
