@@ -61,12 +61,21 @@ def is_local(url: str) -> bool:
     return parsed.scheme in LOCAL_SCHEMES or parsed.hostname in LOCAL_HOSTS
 
 
-def submit_sentence(page, text_a: str, text_b: str = "") -> None:
-    """Type the sentences into the sidebar form and press Run."""
+def type_sentences(page, text_a: str, text_b: str = "") -> None:
+    """Type the sentences into the sidebar form (without pressing Run)."""
     sidebar = page.get_by_test_id("stSidebar")
     sidebar.get_by_label("Sentence A").fill(text_a)
     sidebar.get_by_label("Sentence B (optional)").fill(text_b)
-    sidebar.get_by_role("button", name="Run").click()
+
+
+def press_run(page) -> None:
+    page.get_by_test_id("stSidebar").get_by_role("button", name="Run").click()
+
+
+def submit_sentence(page, text_a: str, text_b: str = "") -> None:
+    """Type the sentences into the sidebar form and press Run."""
+    type_sentences(page, text_a, text_b)
+    press_run(page)
 
 
 _HEAD_VIEW_SHOWS = """expected => {
@@ -74,7 +83,9 @@ _HEAD_VIEW_SHOWS = """expected => {
     const doc = frame && frame.contentDocument;
     if (!doc) return false;
     const texts = Array.from(doc.querySelectorAll('#vis svg text'), element => element.textContent);
-    return texts.length === expected.length && texts.every((text, i) => text === expected[i]);
+    const shown = texts.length === expected.length && texts.every((text, i) => text === expected[i]);
+    if (shown) window.headViewShownAt = performance.now();  // for bench/attention_view.py's clock
+    return shown;
 }"""
 
 

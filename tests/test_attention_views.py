@@ -122,7 +122,8 @@ def test_head_view_document_is_self_contained_and_small(pair_run):
     assert "Layer 1 ·" in html and "Head view, layer 1<" in html  # index 0 is shown as layer 1
     assert not re.search(r"(src|href)=[\"']?https?:", html) and "cdnjs" not in html
     assert "d3js.org v5.7.0" in html and "jQuery v3.7.1" in html
-    assert "linksOf(d, 0.01 * activeHeads())" in html and "renderAttention(svg, config" in html  # patched
+    assert "rowsWithLinks(d, 0.01 * activeHeads())" in html and "renderAttention(svg, config" in html  # patched
+    assert "config.boxMakers.push(" in html and "drawBoxes();" in html  # hover boxes made on the first hover
     assert json.dumps(view.from_labels) in html
     bertviz_json_bytes = len(json.dumps(pair_run.attentions.tolist()))
     assert len(html) < bertviz_json_bytes

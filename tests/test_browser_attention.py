@@ -34,7 +34,20 @@ def test_head_view_draws_the_sentence_offline(chromium, default_model, screensho
         view.locator('#vis svg rect[width="20"]').nth(3).dblclick()
         view.locator("#attention line").first.wait_for(state="attached")
         strokes = view.locator("#attention line").evaluate_all("lines => lines.map(l => l.getAttribute('stroke'))")
+        # Hovering a token shows only its lines, and colour boxes over the tokens it attends to (made
+        # on this first hover) in the shown head's colour alone.
+        assert view.locator(".attentionBoxes").count() == 0
+        view.locator("#left text").nth(2).hover()
+        visible = view.locator("#attention line[visibility='visible']").evaluate_all(
+            "lines => lines.map(l => l.getAttribute('left-token-index'))")
+        boxes = view.locator("#right .attentionBoxes rect").evaluate_all(
+            "rects => rects.map(r => [+r.parentNode.getAttribute('head-index'), +r.style.opacity])")
+        page.screenshot(path=str(screenshots / "attention_hover.png"), full_page=True)
         page.close()
+    assert visible and set(visible) == {"2"}
+    assert len(boxes) == 12 * len(tokens)                       # every head's box behind every right token
+    assert {head for head, opacity in boxes if opacity > 0} == {3}
+    assert 0.9 < sum(opacity for _, opacity in boxes) < 1.01    # one row of head 4 (weights < 0.01 are not sent)
     assert len(set(strokes)) == 1 and len(strokes) > 0
     assert errors == []
     assert requests, "the page made no requests at all?"

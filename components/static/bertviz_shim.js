@@ -53,3 +53,13 @@ function linksOf(row, minWeight) {
     }
     return links;
 }
+
+// The head view's rows that draw at least one line: [{i: row index, links: linksOf(row)}].
+function rowsWithLinks(rows, minWeight) {
+    const kept = [];
+    rows.forEach(function (row, i) {
+        const links = linksOf(row, minWeight);
+        if (links.length) kept.push({i: i, links: links});
+    });
+    return kept;
+}
