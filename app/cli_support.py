@@ -11,6 +11,8 @@ from pathlib import Path
 
 from bert_core import DEFAULT_MODEL, CheckpointError, load_pretrained
 
+from .cpu_tuning import keep_freed_memory
+
 EXIT_UNUSABLE = 2
 
 
@@ -21,6 +23,7 @@ class Unusable(Exception):
 def load_model(name_or_path: str):
     """(model, tokenizer) for a model name as the user types it: DEFAULT_MODEL is the bundled
     checkpoint, anything else a local folder or a hub id (the app's model service uses this too)."""
+    keep_freed_memory()
     return load_pretrained(None if name_or_path == DEFAULT_MODEL else name_or_path)
 
 

@@ -90,14 +90,6 @@ def rollout(attn: np.ndarray, residual: float = 0.5) -> np.ndarray:
     return result.astype(np.float32)  # float64 while multiplying; float32 is plenty to show and cache
 
 
-def attentions(model: BertModel, enc: Encoding) -> np.ndarray:
-    """(L, nh, T, T) float32: every head's attention for this input."""
-    device = next(model.parameters()).device
-    with torch.inference_mode():
-        out = model(**enc.to_tensors(device), output_attentions=True)
-    return torch.stack([a[0] for a in out.attentions]).float().cpu().numpy()
-
-
 def head_text(layer: int, head: int) -> str:
     """A head as the page and the URL write it, "layer:head" numbered from 1: (0, 3) → "1:4"."""
     return f"{layer + 1}:{head + 1}"

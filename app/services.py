@@ -8,13 +8,14 @@ import streamlit as st
 
 from bert_core import BertModel, encode
 
-from . import attention, overview, polysemy, sentence_embeddings, syntax, tokens, walkthrough
+from . import attention, cpu_tuning, overview, polysemy, sentence_embeddings, syntax, tokens, walkthrough
 from .cli_support import load_model
 
 
 @st.cache_resource(max_entries=2, show_spinner="Loading the model…")
 def get_model(name_or_path: str) -> tuple[BertModel, object]:
     """(model, tokenizer), loaded once per server. DEFAULT_MODEL means the bundled checkpoint."""
+    cpu_tuning.use_serving_threads()
     return load_model(name_or_path)
 
 
@@ -85,14 +86,14 @@ def token_embeddings(model_name: str, text_a: str, text_b: str):
     return enc, tokens.embedding_parts(model, enc)
 
 
-# cache_resource, not cache_data: at 512 tokens the arrays are 75 MB, and cache_data would unpickle
-# a copy on every rerun (each layer or toggle change). The page only reads them.
+# cache_resource, not cache_data: at 512 tokens all layers' maps are 75 MB, and cache_data would
+# unpickle a copy on every rerun (each layer or toggle change); a run also computes its layers'
+# maps as they are first shown, which a pickled copy would not keep. The pages only read them.
 @st.cache_resource(max_entries=4, show_spinner="Running the model…")
 def attention_run(model_name: str, text_a: str, text_b: str) -> attention.AttentionRun:
-    """Every layer's attention, (L, nh, T, T), for the Attention views and Head overview pages."""
-    run = attention.run_attention(*get_model(model_name), text_a, text_b)
-    run.attentions.setflags(write=False)  # shared by every session: a page that wrote to it would fail loudly
-    return run
+    """The forward for the Attention views and Head overview pages; each layer's (nh, T, T) maps
+    come from run.layer(i), all of them from run.attentions."""
+    return attention.run_attention(*get_model(model_name), text_a, text_b)
 
 
 @st.cache_data(max_entries=8, show_spinner=False)

@@ -26,6 +26,21 @@ ACT_FN = {"gelu": F.gelu, "gelu_new": gelu_tanh, "gelu_pytorch_tanh": gelu_tanh,
           "relu": F.relu, "silu": F.silu, "swish": F.silu}
 
 
+def attention_probabilities(q, k, mask):
+    """softmax(QKᵀ/√hd + mask) for q, k: (B, nh, T, hd); mask: additive (B, 1, 1, T) or None.
+
+    Returns (probs, scores), both (B, nh, T, T); rows of probs sum to 1.
+    """
+    # baddbmm with alpha=1/√hd measured slower on the CPU and is not bit-exact, so: bmm, then
+    # scale in place. matmul hands these strided heads to bmm without copying when B == 1; for
+    # B > 1 it copies q and k to fold (B, nh) into one batch dimension (as transformers does).
+    scores = q @ k.transpose(-1, -2)               # (B, nh, T, T)
+    scores.mul_(1.0 / math.sqrt(q.shape[-1]))      # / √hd, in place: no extra T² buffer
+    if mask is not None:
+        scores.add_(mask)                          # padded keys get dtype-min, so softmax gives them 0
+    return scores.softmax(dim=-1), scores
+
+
 def attention(q, k, v, mask, want_probs: bool):
     """Scaled dot-product attention. q, k, v: (B, nh, T, hd); mask: additive (B, 1, 1, T) or None.
 
@@ -33,15 +48,16 @@ def attention(q, k, v, mask, want_probs: bool):
     """
     if not want_probs:
         return F.scaled_dot_product_attention(q, k, v, attn_mask=mask), None, None
-    # matmul hands these strided heads to bmm without copying when B == 1; for B > 1 it copies q, k
-    # and v to fold (B, nh) into one batch dimension (as transformers does). baddbmm with
-    # alpha=1/√hd measured slower on the CPU and is not bit-exact, so: bmm, then scale in place.
-    scores = q @ k.transpose(-1, -2)               # (B, nh, T, T)
-    scores.mul_(1.0 / math.sqrt(q.shape[-1]))      # / √hd, in place: no extra T² buffer
-    if mask is not None:
-        scores.add_(mask)                          # padded keys get dtype-min, so softmax gives them 0
-    probs = scores.softmax(dim=-1)                 # (B, nh, T, T), rows sum to 1
+    probs, scores = attention_probabilities(q, k, mask)
     return probs @ v, probs, scores                # context (B, nh, T, hd)
+
+
+def additive_mask(attention_mask, dtype):
+    """(B, T) of 1 (token) / 0 (padding) → (B, 1, 1, T): 0 for tokens, the dtype's minimum for padding;
+    None when nothing is padded (the fused kernel is fastest without a mask)."""
+    if attention_mask is None or bool(attention_mask.all()):
+        return None
+    return (1.0 - attention_mask[:, None, None, :].to(dtype)) * torch.finfo(dtype).min
 
 
 class BertEmbeddings(nn.Module):
@@ -249,10 +265,7 @@ class BertModel(nn.Module):
                 output_embeddings: bool = False, output_intermediates: bool = False) -> BertModelOutput:
         """input_ids, attention_mask, token_type_ids: (B, T). head_mask: (L, nh) of 0/1."""
         x, parts = self.embeddings(input_ids, token_type_ids, output_embeddings)
-        mask = None
-        if attention_mask is not None and not bool(attention_mask.all()):
-            # (B, 1, 1, T): 0 where a key is a real token, the dtype's minimum where it is padding
-            mask = (1.0 - attention_mask[:, None, None, :].to(x.dtype)) * torch.finfo(x.dtype).min
+        mask = additive_mask(attention_mask, x.dtype)
         want_probs = output_attentions or output_intermediates
         hidden_states, attentions, records = [x], [], []
         for i, layer in enumerate(self.encoder.layer):
@@ -269,6 +282,17 @@ class BertModel(nn.Module):
             embeddings=parts,
             intermediates=tuple(records) if output_intermediates else None,
         )
+
+    def attention_probabilities(self, layer_input: torch.Tensor, layer: int,
+                                attention_mask: torch.Tensor | None = None) -> torch.Tensor:
+        """(B, nh, T, T): the attention of layer `layer` (0-based) for its input, which is
+        hidden_states[layer] of a forward with output_hidden_states=True. Equal, up to float
+        rounding, to that forward's attentions[layer] with output_attentions=True, so a forward
+        on the fused kernel plus this, for the layers someone looks at, shows the same maps."""
+        self_attention = self.encoder.layer[layer].attention.self
+        q = self_attention.split_heads(self_attention.query(layer_input))
+        k = self_attention.split_heads(self_attention.key(layer_input))
+        return attention_probabilities(q, k, additive_mask(attention_mask, layer_input.dtype))[0]
 
     def mlm_logits(self, last_hidden_state: torch.Tensor) -> torch.Tensor:
         """(B, T, vocab) masked-word scores; raises if the checkpoint has no MLM head."""

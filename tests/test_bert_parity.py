@@ -105,6 +105,21 @@ def test_fused_path_matches_transformers(default_model, hf_default, sentences):
             close(ours.pooler_output, theirs.pooler_output, HIDDEN_TOL, "pooler_output (fused)")
 
 
+
+def test_attention_of_one_layer_from_a_fused_forward_matches_transformers(default_model, hf_default, sentences):
+    """model.attention_probabilities(hidden_states[l], l, mask) after a forward on the fused kernel
+    gives transformers' attentions[l], on padded A/B batches, within ATTENTION_TOL."""
+    model, tokenizer = default_model
+    with torch.inference_mode():
+        for texts in batches(sentences[:32], 16):
+            batch = tokenizer(texts, texts[::-1], padding=True, return_tensors="pt")
+            assert (batch["attention_mask"] == 0).any()
+            ours = model(**batch, output_hidden_states=True)  # no attentions asked for: the fused kernel
+            theirs = hf_default(**batch, output_attentions=True)
+            for layer, expected in enumerate(theirs.attentions):
+                probs = model.attention_probabilities(ours.hidden_states[layer], layer, batch["attention_mask"])
+                close(probs, expected, ATTENTION_TOL, f"attention_probabilities, layer {layer}")
+
 # ---------------------------------------------------------------- (b) random weights, saved to disk
 
 def write_vocab(folder: Path, size: int) -> None:

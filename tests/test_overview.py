@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from app import overview, tokens, walkthrough
+from app.attention import AttentionRun
 from bert_core import PRESETS, BertModel, encode
 
 
@@ -141,11 +142,22 @@ def test_ablating_a_head_equals_zeroing_its_value_projection(tiny):
     assert similarity.max() < 1 - 1e-6  # switching a head off does change every token (small random weights)
 
 
-def test_attentions_rows_sum_to_one(tiny):
+def test_an_attention_run_computes_each_layer_when_first_shown_and_equals_the_forward(tiny, monkeypatch):
     model, ids = tiny
-    attn = overview.attentions(model, _tiny_encoding(ids))
-    assert attn.shape == (2, 4, 9, 9)
-    assert np.allclose(attn.sum(-1), 1, atol=1e-5)
+    computed = []
+    own = model.attention_probabilities
+    monkeypatch.setattr(model, "attention_probabilities", lambda *args: computed.append(args[1]) or own(*args))
+    run = AttentionRun(model, _tiny_encoding(ids))
+    with torch.inference_mode():
+        expected = np.stack([a[0].numpy() for a in model(ids, output_attentions=True).attentions])
+    assert computed == []                               # the forward itself makes no T×T maps
+    np.testing.assert_allclose(run.layer(1), expected[1], atol=1e-6)
+    run.layer(1)
+    assert computed == [1]                              # once per layer, only the layer asked for
+    assert run.attentions.shape == (2, 4, 9, 9) and computed == [1, 0]
+    np.testing.assert_allclose(run.attentions, expected, atol=1e-6)
+    assert np.allclose(run.attentions.sum(-1), 1, atol=1e-5)
+    assert not run.layer(0).flags.writeable and not run.attentions.flags.writeable  # shared by every session
 
 
 @pytest.mark.parametrize("layer, head, token", [(0, 0, 0), (1, 3, 5)])
