@@ -1,13 +1,13 @@
 """bertviz's head view and model view, offline and compact.
 
 bertviz's own JavaScript (head_view.js, model_view.js of the installed package) draws the views;
-d3 and jQuery are inlined from components/static/ instead of being fetched from a CDN. bertviz
+d3 and jQuery come from static/ (see components/html.py) instead of a CDN. bertviz
 embeds all L·nh·T² weights as JSON (hundreds of MB at 512 tokens); here the document carries
 only what the view shows, packed (see pack_attention):
 - the head view gets ONE layer; the model view all layers;
 - per row, only the weights of at least MIN_WEIGHT (a line is drawn with opacity = weight, so
   fainter ones are invisible), quantised to 1/255 and stored as uint8, their columns as uint16,
-  base64-encoded; components/static/bertviz_shim.js expands them into the arrays bertviz expects;
+  base64-encoded; static/bertviz_shim.js expands them into the arrays bertviz expects;
 - lines are drawn only where they are visible: the head view draws a line at opacity
   weight / heads shown, and keeps those of at least MIN_OPACITY (redrawn when heads are
   toggled), grouped only under the rows that have one; the model view's thumbnails keep weights of
@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import base64
 import json
-from functools import cache
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache, partial
 from importlib import resources
 
 import numpy as np
@@ -46,7 +48,7 @@ _NO_CDN = ("""require.config({
       d3: 'https://cdnjs.cloudflare.com/ajax/libs/d3/5.7.0/d3.min',
     jquery: 'https://cdnjs.cloudflare.com/ajax/libs/jquery/2.0.0/jquery.min',
   }
-});""", "// d3 and jQuery are inlined in this document (components/static/), not fetched from a CDN.", 1)
+});""", "// d3 and jQuery come with this document (static/ of BERT Explorer), not from a CDN.", 1)
 _HEAD_VIEW_PATCHES = (
     _NO_CDN,
     # One group per left token that draws a line, not per left token (T·heads groups, mostly empty at
@@ -119,19 +121,20 @@ def pack_attention(weights: np.ndarray, min_weight: float = MIN_WEIGHT) -> dict:
             "cols": b64(cols.astype("<u2")), "values": b64(quantised[row_of, cols])}
 
 
-def _document(script: str, params: dict, *, key: str, caption: str, title: str) -> str:
+def _document(script: str, params: dict, *, key: str, caption: str, title: str, inline_scripts: bool) -> str:
     body = (f'<div id="{key}" style="{_FONT}; padding:4px">'
             f'<div style="user-select:none; font-size:13px; color:#444">{caption}</div>'
             "<div id='vis'></div></div>\n"
             + inline_script(_patched(script).replace("PYTHON_PARAMS", f"expandParams({json.dumps(params)})")))
-    return standalone_document(title=title, body=body, scripts=_LIBRARIES)
+    return standalone_document(title=title, body=body, scripts=_LIBRARIES, inline_scripts=inline_scripts)
 
 
 def head_view_html(*, weights: np.ndarray, from_labels: list[str], to_labels: list[str], layer: int,
-                   key: str) -> str:
+                   key: str, inline_scripts: bool = True) -> str:
     """bertviz's head view of one layer: weights (nh, R, C), `layer` a 0-based index, shown numbered from 1
     (layers 1…L, as on every page); click a head's colour to toggle it. bertviz's own layer dropdown is
-    not in this document, and its head view shows no head numbers."""
+    not in this document, and its head view shows no head numbers. inline_scripts: see
+    components.html.standalone_document."""
     params = {
         "attention": [{"name": None, "attn": pack_attention(weights[None]),
                        "left_text": from_labels, "right_text": to_labels}],
@@ -139,10 +142,12 @@ def head_view_html(*, weights: np.ndarray, from_labels: list[str], to_labels: li
     }
     caption = (f"Layer {layer + 1} · hover a token to see what it attends to · click a colour to show or hide "
                "a head, double-click to show only it")
-    return _document("head_view.js", params, key=key, caption=caption, title=f"Head view, layer {layer + 1}")
+    return _document("head_view.js", params, key=key, caption=caption, title=f"Head view, layer {layer + 1}",
+                     inline_scripts=inline_scripts)
 
 
-def model_view_html(*, weights: np.ndarray, from_labels: list[str], to_labels: list[str], key: str) -> str:
+def model_view_html(*, weights: np.ndarray, from_labels: list[str], to_labels: list[str], key: str,
+                    inline_scripts: bool = True) -> str:
     """bertviz's model view: weights (L, nh, R, C), one thumbnail per layer and head; click one to enlarge."""
     num_layers, num_heads = weights.shape[:2]
     # include_layers / include_heads are only labels in model_view.js (axes, "Layer 1, Head 3" over an
@@ -156,7 +161,8 @@ def model_view_html(*, weights: np.ndarray, from_labels: list[str], to_labels: l
     }
     caption = (f"{num_layers} layers × {num_heads} heads · thumbnails draw weights ≥ {THUMBNAIL_MIN_WEIGHT} · "
                "click a thumbnail to enlarge it")
-    return _document("model_view.js", params, key=key, caption=caption, title="Model view")
+    return _document("model_view.js", params, key=key, caption=caption, title="Model view",
+                     inline_scripts=inline_scripts)
 
 
 def head_view_height(num_rows: int) -> int:
@@ -164,16 +170,26 @@ def head_view_height(num_rows: int) -> int:
     return min(int(num_rows * 22.5) + 100, 900)
 
 
+@dataclass(frozen=True)
+class ShownView:
+    """A view shown in the page: the bytes sent for it, and its standalone HTML (every script
+    inlined, works offline) built when the download is clicked."""
+    sent_bytes: int
+    standalone: Callable[[], str]
+
+
 def render_head_view(*, weights: np.ndarray, from_labels: list[str], to_labels: list[str], layer: int,
-                     key: str) -> str:
-    """Show the head view in the page; returns its HTML (a standalone file, for the download)."""
-    html = head_view_html(weights=weights, from_labels=from_labels, to_labels=to_labels, layer=layer, key=key)
+                     key: str) -> ShownView:
+    """Show the head view in the page."""
+    arguments = {"weights": weights, "from_labels": from_labels, "to_labels": to_labels, "layer": layer, "key": key}
+    html = head_view_html(**arguments, inline_scripts=False)
     embed(html, height=head_view_height(max(len(from_labels), len(to_labels))), title=f"Head view, layer {layer + 1}")
-    return html
+    return ShownView(len(html), partial(head_view_html, **arguments))
 
 
-def render_model_view(*, weights: np.ndarray, from_labels: list[str], to_labels: list[str], key: str) -> str:
-    """Show the model view in the page; returns its HTML."""
-    html = model_view_html(weights=weights, from_labels=from_labels, to_labels=to_labels, key=key)
+def render_model_view(*, weights: np.ndarray, from_labels: list[str], to_labels: list[str], key: str) -> ShownView:
+    """Show the model view in the page."""
+    arguments = {"weights": weights, "from_labels": from_labels, "to_labels": to_labels, "key": key}
+    html = model_view_html(**arguments, inline_scripts=False)
     embed(html, height=700, title="Model view")
-    return html
+    return ShownView(len(html), partial(model_view_html, **arguments))

@@ -129,6 +129,19 @@ def test_head_view_document_is_self_contained_and_small(pair_run):
     assert len(html) < bertviz_json_bytes
 
 
+def test_the_page_links_the_scripts_from_the_apps_static_route(pair_run):
+    """What st.iframe sends links d3, jQuery and the shim (cached by the browser); the download inlines them."""
+    view = attention_view(pair_run, 0)
+    arguments = {"weights": view.weights, "from_labels": view.from_labels, "to_labels": view.to_labels,
+                 "layer": 0, "key": "hv"}
+    sent, download = head_view_html(**arguments, inline_scripts=False), head_view_html(**arguments)
+    linked = re.findall(r'<script src="([^"]+)"></script>', sent)
+    assert linked == ["app/static/d3.min.js", "app/static/jquery.min.js", "app/static/bertviz_shim.js"]
+    assert all((ROOT / "static" / url.removeprefix("app/static/")).is_file() for url in linked)
+    assert "d3js.org v5.7.0" not in sent and "<script src=" not in download
+    assert len(download) - len(sent) > 300_000 and sent.split("<body", 1)[1] == download.split("<body", 1)[1]
+
+
 def test_model_view_document_carries_every_layer(pair_run):
     view = attention_view(pair_run)
     html = model_view_html(weights=view.weights, from_labels=view.from_labels, to_labels=view.to_labels, key="mv")

@@ -51,17 +51,17 @@ def views() -> None:
     left, right = st.columns([1, 1])
     with left:
         if kind == "Head view":
-            html = render_head_view(weights=layer_view.weights, from_labels=layer_view.from_labels,
+            shown = render_head_view(weights=layer_view.weights, from_labels=layer_view.from_labels,
                                     to_labels=layer_view.to_labels, layer=layer, key="attention-head-view")
             st.caption(f"bertviz's head view of layer {layer_number}, all heads (one colour each), "
-                       f"{len(html) / 1e6:.2f} MB sent. Only this layer is sent, weights ≥ {MIN_WEIGHT} quantised to 1/255 (uint8); a line "
+                       f"{shown.sent_bytes / 1e6:.2f} MB sent. Only this layer is sent, weights ≥ {MIN_WEIGHT} quantised to 1/255 (uint8); a line "
                        f"is drawn when its opacity, weight ÷ heads shown, is ≥ {MIN_OPACITY:.0%}. Exact values: "
                        "the heatmap and the downloads.")
         else:
             all_layers = attention_view(run, None, **options)
-            html = render_model_view(weights=all_layers.weights, from_labels=all_layers.from_labels,
+            shown = render_model_view(weights=all_layers.weights, from_labels=all_layers.from_labels,
                                      to_labels=all_layers.to_labels, key="attention-model-view")
-            st.caption(f"bertviz's model view, every layer and head, {len(html) / 1e6:.2f} MB sent: weights ≥ "
+            st.caption(f"bertviz's model view, every layer and head, {shown.sent_bytes / 1e6:.2f} MB sent: weights ≥ "
                        f"{MIN_WEIGHT} quantised to 1/255; thumbnails draw weights ≥ {THUMBNAIL_MIN_WEIGHT}.")
     with right:
         figure = render_attention_heatmap(weights=layer_view.weights[head], from_labels=layer_view.from_labels,
@@ -74,7 +74,7 @@ def views() -> None:
              "layer": layer_number, "head": head_number, **options}
     stem = f"attention_L{layer_number}H{head_number}"
     downloads = st.columns(4)
-    downloads[0].download_button(f"{kind} (HTML, works offline)", html, file_name=f"{kind.lower().replace(' ', '_')}.html",
+    downloads[0].download_button(f"{kind} (HTML, works offline)", shown.standalone, file_name=f"{kind.lower().replace(' ', '_')}.html",
                                  mime="text/html", key="attention_dl_view")
     downloads[1].download_button("Head matrix (CSV)", partial(head_csv, layer_view, head), file_name=f"{stem}.csv",
                                  mime="text/csv", key="attention_dl_csv")
