@@ -2,9 +2,9 @@
 
 Both models return every attention map and hidden state (output_attentions=True,
 output_hidden_states=True) on the same inputs, with the same torch threads, under
-torch.inference_mode. Each repetition runs ours, theirs and a plain 1024³ torch.mm in
-rotating order, and we report medians, so a load that comes and goes on a shared machine hits
-all three alike and cancels in the ratios ("speedup" = their time / ours).
+torch.inference_mode. Each repetition runs ours, theirs, the projections alone (below) and a
+plain 1024³ torch.mm in rotating order, and we report medians, so a load that comes and goes on a
+shared machine hits all four alike and cancels in the ratios ("speedup" = their time / ours).
 
 Points, for the default model (all-MiniLM-L6-v2, both loaded from the same folder) and a
 base-shaped random model (the same random weights in both, saved by transformers and loaded
@@ -15,7 +15,10 @@ by our loader):
 Each point also gives the achieved matmul GFLOP/s (the model's matmul FLOPs over padded
 shapes: per layer 2·T·H·(4H+2I) for the projections and 4·T²·H for attention) as a fraction
 of the plain matmul rate timed among that point's repetitions ("matmul_gflops": the median
-over all points).
+over all points), and the time of the projections alone: every layer's six linear layers on
+the same shapes, which both models run through the same torch kernels. "ceiling_speedup" =
+transformers' time / the projections' is the most any implementation of those matmuls could
+gain; "projections_share_of_ours" is how much of our forward they are.
 
     python bench/forward.py [--threads N] [--quick] [--device cuda --dtype bf16]
 
@@ -100,6 +103,23 @@ def matmul_call(device: torch.device, dtype: torch.dtype, n: int = 1024):
     return lambda: torch.mm(a, b), 2 * n ** 3
 
 
+def projections_call(model, batch):
+    """Every encoder layer's six linear layers (Q, K, V, attention output, FFN up and down) on a
+    hidden state of the batch's shape. Both models run exactly these matmuls through the same torch
+    kernels, so their time bounds any speedup: "ceiling_speedup" = transformers' time / this."""
+    B, T = batch["input_ids"].shape
+    x = torch.randn(B, T, model.config.hidden_size, device=batch["input_ids"].device,
+                    dtype=next(model.parameters()).dtype)
+
+    def run():
+        for layer in model.encoder.layer:
+            projections = layer.attention.self
+            projections.query(x), projections.key(x), projections.value(x)
+            attention_output = layer.attention.output.dense(x)
+            layer.output.dense(layer.intermediate.dense(attention_output))
+    return run
+
+
 def bench_model(ours, theirs, tokenizer, sentences: list[str], *, device, reps: int, batch_reps: int,
                 lengths=LENGTHS, warmup: int = 2) -> tuple[dict, list[float]]:
     """The points for one pair of models, and the matmul rates (FLOP/s) timed among them.
@@ -117,12 +137,13 @@ def bench_model(ours, theirs, tokenizer, sentences: list[str], *, device, reps: 
 
         def run_theirs():
             theirs(**batch, output_attentions=True, output_hidden_states=True)
-        return [run_ours, run_theirs, mm]
+        return [run_ours, run_theirs, projections_call(ours, batch), mm]
 
-    def point(flops, ours_s, theirs_s, mm_s):
+    def point(flops, ours_s, theirs_s, projections_s, mm_s):
         mm_rate = mm_flops / mm_s
         return {"speedup": theirs_s / ours_s, "ours_gflops": flops / ours_s / 1e9, "hf_gflops": flops / theirs_s / 1e9,
-                "fraction_of_matmul": flops / ours_s / mm_rate, "hf_fraction_of_matmul": flops / theirs_s / mm_rate}
+                "fraction_of_matmul": flops / ours_s / mm_rate, "hf_fraction_of_matmul": flops / theirs_s / mm_rate,
+                "ceiling_speedup": theirs_s / projections_s, "projections_share_of_ours": projections_s / ours_s}
 
     results, mm_rates = {}, []
     text = " ".join(sentences)
@@ -130,10 +151,10 @@ def bench_model(ours, theirs, tokenizer, sentences: list[str], *, device, reps: 
         batch = tokenizer([text], truncation=True, max_length=T, return_tensors="pt").to(device)
         assert batch["input_ids"].shape == (1, T), f"not enough EWT text for {T} tokens"
         point_reps = reps if T < 512 else max(3, reps // 4)  # a 512-token forward is long enough to time
-        ours_s, theirs_s, mm_s = interleaved(timer, contestants(batch), point_reps, warmup)
+        ours_s, theirs_s, projections_s, mm_s = interleaved(timer, contestants(batch), point_reps, warmup)
         mm_rates.append(mm_flops / mm_s)
-        results[f"b1_t{T}"] = {"ours_ms": ours_s * 1e3, "hf_ms": theirs_s * 1e3,
-                               **point(matmul_flops(config, 1, T), ours_s, theirs_s, mm_s)}
+        results[f"b1_t{T}"] = {"ours_ms": ours_s * 1e3, "hf_ms": theirs_s * 1e3, "projections_ms": projections_s * 1e3,
+                               **point(matmul_flops(config, 1, T), ours_s, theirs_s, projections_s, mm_s)}
 
     pieces = [len(ids) for ids in tokenizer(sentences)["input_ids"]]
     by_length = [s for _, s in sorted(zip(pieces, sentences), key=lambda pair: pair[0])]
@@ -141,11 +162,12 @@ def bench_model(ours, theirs, tokenizer, sentences: list[str], *, device, reps: 
                for i in range(0, len(by_length), BATCH)]
     for call in contestants(batches[-1]):  # warm up on the longest batch
         call()
-    ours_total = theirs_total = mm_total = 0.0
+    ours_total = theirs_total = projections_total = mm_total = 0.0
     flops = tokens = 0
     for batch in batches:
-        ours_s, theirs_s, mm_s = interleaved(timer, contestants(batch), batch_reps, warmup=0)
+        ours_s, theirs_s, projections_s, mm_s = interleaved(timer, contestants(batch), batch_reps, warmup=0)
         ours_total, theirs_total = ours_total + ours_s, theirs_total + theirs_s
+        projections_total += projections_s
         mm_total += mm_s
         flops += matmul_flops(config, *batch["input_ids"].shape)
         tokens += int(batch["attention_mask"].sum())
@@ -153,7 +175,7 @@ def bench_model(ours, theirs, tokenizer, sentences: list[str], *, device, reps: 
     results["ewt_sorted_b32"] = {
         "sentences": len(sentences), "tokens": tokens,
         "ours_tok_s": tokens / ours_total, "hf_tok_s": tokens / theirs_total,
-        **point(flops, ours_total, theirs_total, mm_total / len(batches)),
+        **point(flops, ours_total, theirs_total, projections_total, mm_total / len(batches)),
     }
     return results, mm_rates
 

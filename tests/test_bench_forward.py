@@ -33,9 +33,10 @@ def test_quick_run_prints_one_json_line_with_every_point(capsys):
         assert set(report[model]) == {"b1_t16", "b1_t64", "ewt_sorted_b32"}
         for name in ("b1_t16", "b1_t64"):
             point = report[model][name]
-            for key in ("ours_ms", "hf_ms", "speedup", "fraction_of_matmul", "hf_fraction_of_matmul"):
+            for key in ("ours_ms", "hf_ms", "projections_ms", "speedup", "fraction_of_matmul", "hf_fraction_of_matmul",
+                        "ceiling_speedup", "projections_share_of_ours"):
                 assert point[key] > 0, (model, name, key)
         batched = report[model]["ewt_sorted_b32"]
         assert batched["sentences"] == 20 and batched["tokens"] > 20
-        for key in ("ours_tok_s", "hf_tok_s", "speedup", "fraction_of_matmul"):
+        for key in ("ours_tok_s", "hf_tok_s", "speedup", "fraction_of_matmul", "ceiling_speedup"):
             assert batched[key] > 0, (model, key)
