@@ -40,17 +40,15 @@ from bert_core import default_checkpoint, encode, load_pretrained  # noqa: E402
 from components.bertviz_views import head_view_html  # noqa: E402
 from tests.browser import (CHROMIUM, CHROMIUM_ARGS, press_run, streamlit_server, type_sentences,  # noqa: E402
                            wait_for_head_view)
+from tests.ewt import read_sentences  # noqa: E402
 
-EWT_DEV = ROOT.parent / "shared" / "data" / "ud-english-ewt" / "en_ewt-ud-dev.conllu"
 FIRST_WORDS = ["Today", "Yesterday", "Then", "Later", "Still", "Meanwhile", "Again", "Now"]
 
 
 def ewt_text(tokenizer, pieces: int, first_word: str) -> str:
     """EWT dev sentences joined until the input has about `pieces` word pieces ([CLS]/[SEP] included)."""
-    sentences = [line[len("# text = "):].strip() for line in EWT_DEV.read_text(encoding="utf-8").splitlines()
-                 if line.startswith("# text = ")]
     words = [first_word]
-    for sentence in sentences:
+    for sentence in read_sentences():
         for word in sentence.split():
             if len(encode(tokenizer, " ".join(words + [word]), max_length=10_000)) > pieces:
                 return " ".join(words)

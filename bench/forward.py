@@ -42,18 +42,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run as a script from anywhere: bert_core is beside bench/
 
 from bert_core import BertConfig, default_checkpoint, load_pretrained  # noqa: E402
+from tests.ewt import read_sentences  # noqa: E402
 
-EWT_DEV = Path(__file__).resolve().parents[2] / "shared" / "data" / "ud-english-ewt" / "en_ewt-ud-dev.conllu"
 LENGTHS = (16, 64, 128, 512)
 BATCH = 32
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
-
-
-def read_sentences(path: Path = EWT_DEV) -> list[str]:
-    """The `# text = ` lines of a CoNLL-U file, in file order."""
-    prefix = "# text = "
-    with open(path, encoding="utf-8") as lines:
-        return [line[len(prefix):].rstrip("\n") for line in lines if line.startswith(prefix)]
 
 
 def spread(items: list, limit: int | None) -> list:

@@ -5,8 +5,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.ewt import EWT_DEV
+
 ROOT = Path(__file__).resolve().parents[1]
-EWT_DEV = ROOT.parent / "shared" / "data" / "ud-english-ewt" / "en_ewt-ud-dev.conllu"
 
 
 @pytest.fixture(scope="session")

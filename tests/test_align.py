@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from bert_core import PRESETS, BertModel, default_checkpoint, encode, encode_words, load_tokenizer
-from tests.test_bert_parity import ewt_texts
+from tests.ewt import read_sentences
 
 
 @pytest.fixture(scope="module")
@@ -94,7 +94,7 @@ def test_uncased_pieces_keep_the_original_word_text(tokenizer):
 
 
 def test_offsets_map_back_on_treebank_sentences(tokenizer, ewt_dev):
-    texts = ewt_texts(ewt_dev, 300)
+    texts = read_sentences(ewt_dev, 300)
     for text in texts:
         enc = encode(tokenizer, text)
         assert enc.words, text

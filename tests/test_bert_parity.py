@@ -18,6 +18,7 @@ import transformers
 from safetensors.torch import load_file, save_file
 
 from bert_core import PRESETS, default_checkpoint, load_pretrained
+from tests.ewt import read_sentences
 
 ATTENTION_TOL = 1e-5
 HIDDEN_TOL = 1e-4
@@ -41,17 +42,6 @@ def assert_same_outputs(ours, theirs, pooler=True):
         close(ours.pooler_output, theirs.pooler_output, HIDDEN_TOL, "pooler_output")
 
 
-def ewt_texts(path: Path, count: int) -> list[str]:
-    texts = []
-    with path.open(encoding="utf-8") as lines:
-        for line in lines:
-            if line.startswith("# text = "):
-                texts.append(line[len("# text = "):].strip())
-                if len(texts) == count:
-                    break
-    return texts
-
-
 # ---------------------------------------------------------------- (a) the real default checkpoint
 
 @pytest.fixture(scope="module")
@@ -61,7 +51,7 @@ def hf_default():
 
 @pytest.fixture(scope="module")
 def sentences(ewt_dev):
-    return ewt_texts(ewt_dev, 64)
+    return read_sentences(ewt_dev, 64)
 
 
 def batches(items, size):
