@@ -238,3 +238,23 @@ def test_page_announces_truncation_of_long_input():
     assert not at.exception
     assert any("truncated" in w.value for w in at.warning)
     assert len(_iframes(at)) == 1
+
+
+def test_changing_layer_head_or_toggles_does_not_rerun_the_model(monkeypatch):
+    """One forward per sentence; a layer's maps are computed from its cached input once, when first shown."""
+    from app.services import get_model
+    from bert_core import DEFAULT_MODEL
+    model, _ = get_model(DEFAULT_MODEL)
+    forwards, layers_computed = [], []
+    own_forward, own_probabilities = model.forward, model.attention_probabilities
+    monkeypatch.setattr(model, "forward", lambda *a, **k: forwards.append(1) or own_forward(*a, **k))
+    monkeypatch.setattr(model, "attention_probabilities",
+                        lambda x, layer, mask=None: layers_computed.append(layer) or own_probabilities(x, layer, mask))
+    at = _page("A sentence nobody has sent to this page before, about zebras.")
+    assert (len(forwards), layers_computed) == (1, [0])
+    at.selectbox(key="attention_head").set_value(7).run()
+    at.toggle(key="attention_merge").set_value(True).run()
+    at.selectbox(key="attention_layer").set_value(3).run()
+    at.selectbox(key="attention_layer").set_value(0).run()
+    assert not at.exception
+    assert (len(forwards), layers_computed) == (1, [0, 3])
