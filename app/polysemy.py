@@ -282,6 +282,13 @@ def sense_scores(vectors: np.ndarray, words: list[str], senses: list[str] | None
 # The table
 
 
+# csv limits a field to 131,072 characters by default, and the limit is process-wide: it is
+# raised once, on import, rather than on every read, so that a very long sentence is read as a
+# row like any other (and skipped by line if its word lies beyond 512 pieces), not as malformed CSV.
+FIELD_SIZE_LIMIT = 10_000_000
+csv.field_size_limit(FIELD_SIZE_LIMIT)
+
+
 class TableError(ValueError):
     """A table that cannot be read at all (the message says why and what to do)."""
 
@@ -334,7 +341,6 @@ def read_table(data: bytes, name: str = "") -> Table:
     if _has_undecodable(header_line):
         raise TableError("the header is not UTF-8 text; save the file as UTF-8")
     delimiter = "\t" if name.lower().endswith(".tsv") or "\t" in header_line else ","
-    csv.field_size_limit(10_000_000)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     header = [h.strip().lower() for h in next(reader)]
     missing = [c for c in REQUIRED_COLUMNS if c not in header]

@@ -113,6 +113,17 @@ def test_thousands_of_rows_and_a_very_long_sentence(default_model):
     assert [(s.line, "512" in s.reason) for s in analysis.skipped] == [(5002, True)]
 
 
+def test_a_field_over_csvs_default_limit_is_read_without_changing_the_limit_per_call(monkeypatch):
+    long_sentence = "the bank " + "word " * 30_000             # 150,009 characters: over csv's default 131,072
+    assert len(long_sentence) > 131_072
+    data = f"word,sentence\nbank,{long_sentence}\nbank,the river bank\n".encode()
+    calls = []
+    monkeypatch.setattr(polysemy.csv, "field_size_limit", lambda *args: calls.append(args))
+    table = polysemy.read_table(data, "t.csv")
+    assert not calls                                            # the process-wide limit is set on import only
+    assert not table.skipped and [r.sentence for r in table.rows] == [long_sentence.strip(), "the river bank"]
+
+
 # ------------------------------------------------------------------------------------------------
 # Sense scores
 
