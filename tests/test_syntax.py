@@ -8,7 +8,7 @@ import torch
 
 from app.__main__ import main
 from app.conllu import read_conllu
-from app.syntax import OFFSETS, ProbeResult, length_batches, load_parser, parse_lines, parse_text, probe
+from app.syntax import OFFSETS, ProbeResult, load_parser, parse_lines, parse_text, probe
 
 
 def row(i, form, head, deprel):
@@ -260,13 +260,3 @@ def test_cli_exits_2_for_a_model_or_an_output_path_it_cannot_use(tmp_path, caplo
     assert main(["probe", "--conllu", str(good), "--json", str(out)]) == 2
     assert f"cannot write {out}" in caplog.text
 
-
-def test_length_batches_sort_by_length_and_respect_the_budget():
-    lengths = [30, 5, 12, 5, 40, 7, 12]
-    batches = length_batches(lengths, cost_limit=2 * 12 ** 2, max_batch=3)
-    assert sorted(i for batch in batches for i in batch) == list(range(len(lengths)))
-    flat = [lengths[i] for batch in batches for i in batch]
-    assert flat == sorted(lengths)
-    for batch in batches:
-        longest = max(lengths[i] for i in batch)
-        assert len(batch) <= 3 and (len(batch) == 1 or len(batch) * longest ** 2 <= 2 * 12 ** 2)
