@@ -23,7 +23,7 @@ most. Conventions (stated the same way on the pages and in the README):
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -182,6 +182,21 @@ def probe(model, tokenizer, treebank: Treebank, *, model_name: str = DEFAULT_MOD
             notes.append(f"line {sentence.line}: over {MAX_PIECES} word pieces, skipped")
         else:
             prepared.append(ready)
+    if cost_limit is None:
+        cost_limit = 2 ** 17 if next(model.parameters()).device.type == "cpu" else 2 ** 22
+    batches = length_batches([len(p.input_ids) for p in prepared], batch_size=MAX_BATCH, cost_limit=cost_limit)
+    # a generator: the model runs on each batch only when score_targets comes to it
+    batch_targets = ((batch, attention_targets(model, [prepared[i] for i in batch])) for batch in batches)
+    return score_targets(model, prepared, batch_targets, model_name=model_name, notes=tuple(notes),
+                         skipped=len(treebank.problems) + len(treebank.sentences) - len(prepared), progress=progress)
+
+
+def score_targets(model, prepared: Sequence[Prepared],
+                  batch_targets: Iterable[tuple[list[int], tuple[torch.Tensor, torch.Tensor]]], *,
+                  model_name: str = DEFAULT_MODEL, notes: tuple[str, ...] = (), skipped: int = 0,
+                  progress: Callable[[int, int], None] | None = None) -> ProbeResult:
+    """The probe's counts from attention_targets already computed: batch_targets gives, batch by
+    batch, indices into `prepared` and their targets (the model is only read for its shape and device)."""
     relations = _relation_order(prepared)
     R, L, H = len(relations), model.config.num_hidden_layers, model.config.num_attention_heads
     device = next(model.parameters()).device
@@ -190,11 +205,8 @@ def probe(model, tokenizer, treebank: Treebank, *, model_name: str = DEFAULT_MOD
     keys = [[(i % 2) * R + column[rel] if head >= 0 else -1 for head, rel in zip(p.gold, p.relations)]
             for i, p in enumerate(prepared)]
     hits = torch.zeros(2, L * H, 2 * R, dtype=torch.long, device=device)
-    if cost_limit is None:
-        cost_limit = 2 ** 17 if device.type == "cpu" else 2 ** 22
     done = 0
-    for batch in length_batches([len(p.input_ids) for p in prepared], batch_size=MAX_BATCH, cost_limit=cost_limit):
-        targets = attention_targets(model, [prepared[i] for i in batch])          # 2 × (B, L, nh, W)
+    for batch, targets in batch_targets:                                           # 2 × (B, L, nh, W)
         W = targets[0].shape[-1]
         gold = torch.tensor([prepared[i].gold + [-1] * (W - len(prepared[i].gold)) for i in batch], device=device)
         key = torch.tensor([keys[i] + [-1] * (W - len(keys[i])) for i in batch], device=device).flatten()
@@ -209,8 +221,7 @@ def probe(model, tokenizer, treebank: Treebank, *, model_name: str = DEFAULT_MOD
     hits = hits.cpu().reshape(2, L, H, 2, R).permute(0, 3, 1, 2, 4).contiguous().numpy()  # (dir, half, L, nh, R)
     counts, baseline = _baseline(keys, prepared, R)
     hits[..., 0] = hits[..., 1:].sum(-1)      # "all": every scored word has exactly one relation
-    return ProbeResult(model_name, len(prepared), len(treebank.problems) + len(treebank.sentences) - len(prepared),
-                       tuple(notes), relations, counts, hits, baseline)
+    return ProbeResult(model_name, len(prepared), skipped, notes, relations, counts, hits, baseline)
 
 
 def _baseline(keys: list[list[int]], prepared: Sequence[Prepared], R: int) -> tuple[np.ndarray, np.ndarray]:
@@ -240,8 +251,9 @@ def analyse_sentence(model, tokenizer, sentence: Sentence, model_name: str = DEF
     if prepared is None:
         raise ValueError(f"the sentence is over {MAX_PIECES} word pieces; BERT reads at most {MAX_PIECES + 2} "
                          "with [CLS] and [SEP]")
-    targets = np.stack([t[0].cpu().numpy() for t in attention_targets(model, [prepared])])
-    return SentenceAnalysis(sentence, targets, probe(model, tokenizer, Treebank([sentence]), model_name=model_name))
+    targets = attention_targets(model, [prepared])    # the sentence's one forward, for the arcs and the table
+    result = score_targets(model, [prepared], [([0], targets)], model_name=model_name)
+    return SentenceAnalysis(sentence, np.stack([t[0].cpu().numpy() for t in targets]), result)
 
 
 # --- silver parses from spaCy -------------------------------------------------------------------

@@ -7,8 +7,9 @@ import pytest
 import torch
 
 from app.__main__ import main
-from app.conllu import read_conllu
-from app.syntax import OFFSETS, ProbeResult, load_parser, parse_lines, parse_text, probe
+from app.conllu import Treebank, read_conllu
+from app.syntax import (OFFSETS, ProbeResult, analyse_sentence, attention_targets, load_parser, parse_lines,
+                        parse_text, prepare, probe)
 
 
 def row(i, form, head, deprel):
@@ -111,6 +112,28 @@ def test_word_the_tokenizer_drops_counts_as_a_miss(default_model):
     result = probe(model, tokenizer, read_conllu(text))
     grid = np.array(result.head_accuracy(0)["dep"])
     assert grid.max() == 0.0 and result.relation_table(0)["dep"]["count"] == 1
+
+
+def test_one_sentence_runs_the_model_once_and_scores_as_the_probe_does(default_model):
+    model, tokenizer = default_model
+    treebank = read_conllu(TINY)
+    sentence = treebank.sentences[0]
+    forwards = []
+    hook = model.register_forward_pre_hook(lambda module, args: forwards.append(tuple(args[0].shape)))
+    try:
+        analysis = analyse_sentence(model, tokenizer, sentence)
+    finally:
+        hook.remove()
+    assert forwards == [(1, 8)]                     # [CLS] The cat chased my mouse . [SEP], once
+    alone = probe(model, tokenizer, Treebank([sentence]))
+    assert (analysis.result.sentences, analysis.result.skipped, analysis.result.notes) == (1, 0, ())
+    assert analysis.result.relations == alone.relations
+    for name in ("counts", "hits", "baseline_hits"):
+        np.testing.assert_array_equal(getattr(analysis.result, name), getattr(alone, name))
+    expected = np.stack([t[0].numpy() for t in attention_targets(model, [prepare(tokenizer, sentence)])])
+    np.testing.assert_array_equal(analysis.targets, expected)
+    # (direction, layer, head, word): one guess per word of the sentence
+    assert analysis.targets.shape == (2, model.config.num_hidden_layers, model.config.num_attention_heads, 6)
 
 
 @pytest.fixture(scope="module")
