@@ -242,14 +242,20 @@ def test_page_announces_truncation_of_long_input():
 
 def test_changing_layer_head_or_toggles_does_not_rerun_the_model(monkeypatch):
     """One forward per sentence; a layer's maps are computed from its cached input once, when first shown."""
-    from app.services import get_model
-    from bert_core import DEFAULT_MODEL
-    model, _ = get_model(DEFAULT_MODEL)
+    from bert_core import BertModel
     forwards, layers_computed = [], []
-    own_forward, own_probabilities = model.forward, model.attention_probabilities
-    monkeypatch.setattr(model, "forward", lambda *a, **k: forwards.append(1) or own_forward(*a, **k))
-    monkeypatch.setattr(model, "attention_probabilities",
-                        lambda x, layer, mask=None: layers_computed.append(layer) or own_probabilities(x, layer, mask))
+    own_forward, own_probabilities = BertModel.forward, BertModel.attention_probabilities
+
+    def counted_forward(self, *args, **kwargs):
+        forwards.append(1)
+        return own_forward(self, *args, **kwargs)
+
+    def counted_probabilities(self, layer_input, layer, attention_mask=None):
+        layers_computed.append(layer)
+        return own_probabilities(self, layer_input, layer, attention_mask)
+    # on the class, not the shared cached model: undoing an instance patch would leave a stale method on it
+    monkeypatch.setattr(BertModel, "forward", counted_forward)
+    monkeypatch.setattr(BertModel, "attention_probabilities", counted_probabilities)
     at = _page("A sentence nobody has sent to this page before, about zebras.")
     assert (len(forwards), layers_computed) == (1, [0])
     at.selectbox(key="attention_head").set_value(7).run()
