@@ -69,6 +69,7 @@ class AttentionRun:
         if self._all is None:
             stacked = np.stack([self.layer(i) for i in range(self.num_layers)])
             stacked.setflags(write=False)
+            self._layers = list(stacked)  # views into the stack: the maps are held once, not twice
             self._all = stacked
         return self._all
 

@@ -133,8 +133,9 @@ def render_sidebar() -> Selection:
         model_name = st.session_state["model_name"] = st.query_params["model"] = DEFAULT_MODEL
         model, tokenizer = get_model(model_name)
     device = next(model.parameters()).device
-    threads = f" ({torch.get_num_threads()} thread{'s' if torch.get_num_threads() > 1 else ''})" if device.type == "cpu" else ""
-    st.sidebar.caption(f"Running on **{device.type.upper()}**{threads} · {model.config.num_hidden_layers} layers × "
+    threads = torch.get_num_threads()
+    on_cpu = f" ({threads} thread{'s' if threads > 1 else ''})" if device.type == "cpu" else ""
+    st.sidebar.caption(f"Running on **{device.type.upper()}**{on_cpu} · {model.config.num_hidden_layers} layers × "
                        f"{model.config.num_attention_heads} heads · {model.config.hidden_size} wide")
     text_a, text_b = _sentences()
     if text_b and model.config.type_vocab_size < 2:

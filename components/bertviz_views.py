@@ -41,8 +41,8 @@ _LIBRARIES = ("d3.min.js", "jquery.min.js", "bertviz_shim.js")
 # to a CDN (bertviz_shim.js hands the inlined libraries over); lines come from
 # linksOf(row, min) ({j: column, w: weight}) instead of every column (the head view draws a
 # line at opacity weight / heads shown, so it keeps those of at least MIN_OPACITY); the head
-# view's hover boxes are made on the first hover; transpose works on Float32Array rows, fast. A bertviz release that changes these lines
-# fails loudly (see _patched).
+# view's hover boxes are made on the first hover; transpose works on Float32Array rows, fast.
+# A bertviz release that changes these lines fails loudly (see _patched).
 _NO_CDN = ("""require.config({
   paths: {
       d3: 'https://cdnjs.cloudflare.com/ajax/libs/d3/5.7.0/d3.min',
@@ -51,8 +51,8 @@ _NO_CDN = ("""require.config({
 });""", "// d3 and jQuery come with this document (static/ of BERT Explorer), not from a CDN.", 1)
 _HEAD_VIEW_PATCHES = (
     _NO_CDN,
-    # One group per left token that draws a line, not per left token (T·heads groups, mostly empty at
-    # 512 tokens); hidden heads draw no lines.
+    # A line group only for the left tokens that draw a line, not for every one (T·heads groups,
+    # mostly empty at 512 tokens); hidden heads draw no lines.
     ('.selectAll(".tokenAttention")\n            .data(d => d)',
      '.selectAll(".tokenAttention")\n            .data(function (d) { return config.headVis[+this.getAttribute("head-index")] '
      f'? rowsWithLinks(d, {MIN_OPACITY} * activeHeads()) : []; }})', 1),

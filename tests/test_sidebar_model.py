@@ -1,8 +1,11 @@
 """The sidebar's model box: whatever is typed there, the page says what went wrong and carries on
-with the default model, and the bad name is not tried again on the next rerun or kept in the URL."""
+with the default model, and the bad name is not tried again on the next rerun or kept in the URL;
+the device line says how many torch threads the app uses."""
 from __future__ import annotations
 
 import json
+import os
+import re
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -40,21 +43,7 @@ def test_a_model_that_cannot_load_is_reported_and_the_default_used(tmp_path, mon
     assert not at.exception and not at.sidebar.error
 
 
-@pytest.mark.parametrize("cores, torch_default, omp, expected", [
-    (2, 2, None, 1),     # this CI machine: one core for the model, one for the browser and server
-    (1, 1, None, 1),     # never zero
-    (16, 8, None, 8),    # hyperthreads: torch's own default (physical cores) already leaves room
-    (8, 8, None, 7),
-    (2, 2, "2", 2),      # OMP_NUM_THREADS set: the user's choice stands
-])
-def test_the_app_leaves_a_core_for_the_browser(cores, torch_default, omp, expected):
-    from app.cpu_tuning import serving_threads
-    assert serving_threads(cores, torch_default, omp) == expected
-
-
 def test_the_sidebar_says_the_device_and_threads(monkeypatch):
-    import os
-    import re
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120).run()
     caption = " ".join(str(c.value) for c in at.sidebar.caption)
@@ -62,9 +51,3 @@ def test_the_sidebar_says_the_device_and_threads(monkeypatch):
     assert found or "Running on **CUDA**" in caption, caption
     if found:  # a core is left for the browser and the server (one core: that one)
         assert 1 <= int(found[1]) <= max(1, len(os.sched_getaffinity(0)) - 1)
-
-
-def test_freed_memory_is_kept_on_glibc():
-    import platform
-    from app.cpu_tuning import keep_freed_memory
-    assert keep_freed_memory() is (platform.system() == "Linux" and platform.libc_ver()[0] == "glibc")
