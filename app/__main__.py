@@ -12,9 +12,8 @@ import argparse
 import logging
 import sys
 
-from bert_core import DEFAULT_MODEL
-
 from app.cli_support import EXIT_UNUSABLE, Unusable
+from bert_core import DEFAULT_MODEL
 
 
 def main(argv: list[str] | None = None) -> int:

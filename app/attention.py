@@ -156,7 +156,7 @@ def head_csv(view: AttentionView, head: int) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(["from \\ to", *view.to_labels])
-    for label, row in zip(view.from_labels, view.weights[head]):
+    for label, row in zip(view.from_labels, view.weights[head], strict=True):
         writer.writerow([label, *(f"{w:.6g}" for w in row)])
     return buffer.getvalue()
 

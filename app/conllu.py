@@ -44,7 +44,7 @@ class Treebank:
 def _tree_problem(heads: list[int], lines: list[int]) -> Problem | None:
     """Head indices in range, exactly one root, no cycle; None when the tree is fine."""
     n = len(heads)
-    for head, line in zip(heads, lines):
+    for head, line in zip(heads, lines, strict=True):
         if not 0 <= head <= n:
             return Problem(line, f"HEAD {head} is outside the sentence (it has {n} words; 0 is the root)")
     roots = [i for i, head in enumerate(heads) if head == 0]

@@ -69,7 +69,8 @@ def head_patterns(attn: np.ndarray, tokens: list[str], special: list[bool]) -> d
         "entropy": attention_entropy(attn),
         "cls": attention_to(attn, special_array & (tokens_array == "[CLS]")),
         "sep": attention_to(attn, special_array & (tokens_array == "[SEP]")),
-        "punct": attention_to(attn, np.array([is_punctuation(t) and not s for t, s in zip(tokens, special)], bool)),
+        "punct": attention_to(attn, np.array([is_punctuation(t) and not s
+                                             for t, s in zip(tokens, special, strict=True)], bool)),
         "prev": attention_offset(attn, -1),
         "next": attention_offset(attn, +1),
         "distance": mean_distance(attn),

@@ -18,9 +18,9 @@ import csv
 import io
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
@@ -67,7 +67,7 @@ def find_occurrences(sentence: str, word: str) -> list[tuple[int, int]]:
 def span_pieces(encoding: Encoding, start: int, end: int) -> tuple[int, ...]:
     """Token positions of the word pieces covering characters start…end (specials excluded);
     empty if truncation cut them off."""
-    return tuple(i for i, ((a, b), special) in enumerate(zip(encoding.offsets, encoding.special))
+    return tuple(i for i, ((a, b), special) in enumerate(zip(encoding.offsets, encoding.special, strict=True))
                  if not special and a < end and b > start)
 
 
@@ -212,7 +212,7 @@ def compare_word(model, tokenizer, word: str, sentences: list[str], occurrences:
     """The `occurrences[i]`-th occurrence of `word` in each sentences[i] (which must contain it):
     vectors at every layer and their similarities; one batched run of the model."""
     compared, targets = [], []
-    for index, (sentence, occurrence) in enumerate(zip(sentences, occurrences)):
+    for index, (sentence, occurrence) in enumerate(zip(sentences, occurrences, strict=True)):
         target = locate(tokenizer, sentence, word, occurrence)
         if target is not None:
             compared.append(index)

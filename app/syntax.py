@@ -67,7 +67,7 @@ def prepare(tokenizer, sentence: Sentence) -> Prepared | None:
     if enc.truncated:
         return None
     word_ids = word_ids_from_pieces([word.pieces for word in enc.words], len(enc))
-    gold = [head - 1 if scored(rel, head) else -1 for head, rel in zip(sentence.heads, sentence.deprels)]
+    gold = [head - 1 if scored(rel, head) else -1 for head, rel in zip(sentence.heads, sentence.deprels, strict=True)]
     return Prepared(torch.tensor(enc.input_ids), word_ids, gold, list(sentence.deprels))
 
 
@@ -146,7 +146,8 @@ class ProbeResult:
     def heads_always_right(self, direction: int) -> dict[str, list[str]]:
         """Per relation: the heads ("L-H", 1-based) that find the head of every one of its instances."""
         hits, counts = self.hits[direction].sum(0), self.counts.sum(0)
-        return {relation: [f"{layer + 1}-{head + 1}" for layer, head in zip(*np.nonzero(hits[..., r] == counts[r]))]
+        return {relation: [f"{layer + 1}-{head + 1}"
+                           for layer, head in zip(*np.nonzero(hits[..., r] == counts[r]), strict=True)]
                 for r, relation in enumerate(self.relations) if counts[r]}
 
     def to_json(self) -> dict:
@@ -161,7 +162,7 @@ class ProbeResult:
 def _relation_order(prepared: Sequence[Prepared]) -> tuple[str, ...]:
     counts: dict[str, int] = {}
     for p in prepared:
-        for head, relation in zip(p.gold, p.relations):
+        for head, relation in zip(p.gold, p.relations, strict=True):
             if head >= 0:
                 counts[relation] = counts.get(relation, 0) + 1
     return (ALL,) + tuple(sorted(counts, key=lambda r: (-counts[r], r)))
@@ -202,7 +203,7 @@ def score_targets(model, prepared: Sequence[Prepared],
     device = next(model.parameters()).device
     column = {relation: r for r, relation in enumerate(relations)}
     # key of each scored word: half * R + relation; -1 when not scored
-    keys = [[(i % 2) * R + column[rel] if head >= 0 else -1 for head, rel in zip(p.gold, p.relations)]
+    keys = [[(i % 2) * R + column[rel] if head >= 0 else -1 for head, rel in zip(p.gold, p.relations, strict=True)]
             for i, p in enumerate(prepared)]
     hits = torch.zeros(2, L * H, 2 * R, dtype=torch.long, device=device)
     done = 0
@@ -277,7 +278,7 @@ def _from_spacy(span, line: int) -> Sentence | None:
         while head.is_space and head.head.i != head.i:
             head = head.head
         heads.append(0 if head.i == token.i or head.i not in index else index[head.i] + 1)
-    deprels = ["root" if head == 0 else token.dep_ for token, head in zip(kept, heads)]
+    deprels = ["root" if head == 0 else token.dep_ for token, head in zip(kept, heads, strict=True)]
     return Sentence(tuple(t.text for t in kept), tuple(heads), tuple(deprels), line)
 
 
@@ -300,10 +301,10 @@ def parse_lines(nlp, text: str, max_sentences: int | None = None) -> Treebank:
     if not numbered:
         raise ConlluError("the text is empty: write one sentence per line")
     long_lines = [(n, line) for n, line in numbered if len(line) > nlp.max_length]
-    for n, line in long_lines:
+    for n, _ in long_lines:
         treebank.problems.append(Problem(n, f"over spaCy's limit of {nlp.max_length:,} characters, skipped"))
     numbered = [(n, line) for n, line in numbered if len(line) <= nlp.max_length]
-    for (n, _), doc in zip(numbered, nlp.pipe(line for _, line in numbered)):
+    for (n, _), doc in zip(numbered, nlp.pipe(line for _, line in numbered), strict=True):
         trees = [s for s in (_from_spacy(span, n) for span in doc.sents) if s is not None]
         if not trees:
             treebank.problems.append(Problem(n, "spaCy found no words on this line"))

@@ -20,7 +20,7 @@ def token_rows(enc: Encoding) -> list[dict]:
     """One row per word piece: position, piece, id, segment (A/B), and what kind of piece it is."""
     rows = []
     for position, (piece, token_id, segment, special) in enumerate(
-            zip(enc.tokens, enc.input_ids, enc.token_type_ids, enc.special)):
+            zip(enc.tokens, enc.input_ids, enc.token_type_ids, enc.special, strict=True)):
         kind = "special" if special else "continuation (##)" if piece.startswith("##") else "word start"
         rows.append({"position": position, "piece": piece, "id": token_id,
                      "segment": "AB"[segment] if segment < 2 else str(segment), "kind": kind})

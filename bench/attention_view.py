@@ -38,8 +38,7 @@ sys.path.insert(0, str(ROOT))  # run as a script from anywhere
 from app.attention import attention_view, run_attention  # noqa: E402
 from bert_core import default_checkpoint, encode, load_pretrained  # noqa: E402
 from components.bertviz_views import head_view_html  # noqa: E402
-from tests.browser import (CHROMIUM, CHROMIUM_ARGS, press_run, streamlit_server, type_sentences,  # noqa: E402
-                           wait_for_head_view)
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, press_run, streamlit_server, type_sentences, wait_for_head_view  # noqa: E402
 from tests.ewt import read_sentences  # noqa: E402
 
 FIRST_WORDS = ["Today", "Yesterday", "Then", "Later", "Still", "Meanwhile", "Again", "Now"]
@@ -93,7 +92,8 @@ def submit_and_draw(page, text: str, tokens: list[str], received: list[int]) -> 
     head view's tokens are in the iframe (polled every 10 ms), so Playwright's round trips do not count."""
     type_sentences(page, text)
     page.evaluate("""() => { window.headViewShownAt = null;
-        document.addEventListener('click', () => { window.runClickedAt = performance.now(); }, {capture: true, once: true}); }""")
+        document.addEventListener('click', () => { window.runClickedAt = performance.now(); },
+                                  {capture: true, once: true}); }""")
     before = sum(received)
     press_run(page)
     wait_for_head_view(page, tokens, timeout_ms=300_000)
@@ -129,7 +129,8 @@ def main() -> None:
         submit_and_draw(page, warm_up, encode(tokenizer, warm_up).tokens, received)
         our_head_view_build(model, tokenizer, warm_up)
         for pieces in args.tokens:
-            ours_s, ours_done, ours_ws, ours_forward, ours_build, bv_bytes, bv_forward, bv_build = ([] for _ in range(8))
+            (ours_s, ours_done, ours_ws, ours_forward, ours_build,
+             bv_bytes, bv_forward, bv_build) = ([] for _ in range(8))
             for rep in range(args.reps):
                 text = ewt_text(tokenizer, pieces, FIRST_WORDS[rep % len(FIRST_WORDS)])
                 tokens = encode(tokenizer, text).tokens

@@ -59,8 +59,8 @@ def spread(items: list, limit: int | None) -> list:
 
 def matmul_flops(config: BertConfig, batch: int, tokens: int) -> int:
     """Matmul FLOPs of one encoder forward over a (batch, tokens) padded input."""
-    H, I, T = config.hidden_size, config.intermediate_size, tokens
-    per_layer = 2 * T * H * (4 * H + 2 * I) + 4 * T * T * H  # Q,K,V,out + FFN; QKᵀ and PV
+    H, F, T = config.hidden_size, config.intermediate_size, tokens
+    per_layer = 2 * T * H * (4 * H + 2 * F) + 4 * T * T * H  # Q,K,V,out + FFN; QKᵀ and PV
     return batch * config.num_hidden_layers * per_layer
 
 
@@ -150,7 +150,7 @@ def bench_model(ours, theirs, tokenizer, sentences: list[str], *, device, reps: 
                                **point(matmul_flops(config, 1, T), ours_s, theirs_s, projections_s, mm_s)}
 
     pieces = [len(ids) for ids in tokenizer(sentences)["input_ids"]]
-    by_length = [s for _, s in sorted(zip(pieces, sentences), key=lambda pair: pair[0])]
+    by_length = [s for _, s in sorted(zip(pieces, sentences, strict=True), key=lambda pair: pair[0])]
     batches = [tokenizer(by_length[i:i + BATCH], padding=True, truncation=True, return_tensors="pt").to(device)
                for i in range(0, len(by_length), BATCH)]
     for call in contestants(batches[-1]):  # warm up on the longest batch
@@ -181,7 +181,8 @@ def hf_model(folder, device, dtype):
 
 def base_shaped_pair(tokenizer, device, dtype, folder: Path):
     """A base-shaped transformers BertModel with seeded random weights, and ours loaded from its save."""
-    from transformers import BertConfig as HFBertConfig, BertModel as HFBertModel
+    from transformers import BertConfig as HFBertConfig
+    from transformers import BertModel as HFBertModel
 
     torch.manual_seed(0)
     theirs = HFBertModel(HFBertConfig(vocab_size=tokenizer.vocab_size, hidden_size=768, num_hidden_layers=12,

@@ -172,7 +172,7 @@ def main() -> None:
     result["speedup_table_to_scores"] = round(median("loop", "table_to_scores") / median("ours", "table_to_scores"), 2)
     result["speedup_total"] = round(result["loop_s"]["total"] / result["ours_s"]["total"], 2)
     result["top_layer_accuracy"] = round(ours_accuracy[-1], 4)
-    result["max_accuracy_difference"] = max(abs(a - b) for a, b in zip(ours_accuracy, loop_accuracy))
+    result["max_accuracy_difference"] = max(abs(a - b) for a, b in zip(ours_accuracy, loop_accuracy, strict=True))
     result["max_mean_cosine_difference"] = float(np.max(np.abs(np.subtract(ours_means, loop_means))))
     print(json.dumps(result))
 

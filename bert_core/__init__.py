@@ -17,10 +17,11 @@ from .align import Encoding, Word, encode, encode_words
 from .config import PRESETS, BertConfig, ConfigError
 from .model import BertModel
 from .outputs import BertModelOutput, EmbeddingParts, LayerIntermediates
-from .weights import CheckpointError, read_config, read_state_dict, load_weights, resolve_checkpoint
+from .weights import CheckpointError, load_weights, read_config, read_state_dict, resolve_checkpoint
 
 __all__ = ["BertConfig", "BertModel", "BertModelOutput", "CheckpointError", "ConfigError", "EmbeddingParts",
-           "DEFAULT_MODEL", "Encoding", "LayerIntermediates", "PRESETS", "Word", "default_checkpoint", "encode", "encode_words",
+           "DEFAULT_MODEL", "Encoding", "LayerIntermediates", "PRESETS", "Word", "default_checkpoint", "encode",
+           "encode_words",
            "load_pretrained", "load_tokenizer", "pick_device"]
 
 log = logging.getLogger(__name__)

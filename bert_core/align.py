@@ -68,7 +68,7 @@ def _tokenize(tokenizer, first, second, max_length: int | None, **kwargs):
 def _pieces_by_word(batch) -> dict[tuple[int, int], list[int]]:
     """(sequence, word index) -> token positions, in order, specials excluded."""
     pieces: dict[tuple[int, int], list[int]] = {}
-    for position, (seq, wid) in enumerate(zip(batch.sequence_ids(0), batch.word_ids(0))):
+    for position, (seq, wid) in enumerate(zip(batch.sequence_ids(0), batch.word_ids(0), strict=True)):
         if seq is not None and wid is not None:
             pieces.setdefault((seq, wid), []).append(position)
     return pieces
@@ -110,5 +110,5 @@ def encode_words(tokenizer, words: list[str], max_length: int | None = None) -> 
         start += len(text) + 1
     # the tokenizer gives each piece's span inside its own word; shift it into " ".join(words)
     offsets = [(0, 0) if wid is None else (found[wid].start + a, found[wid].start + b)
-               for wid, (a, b) in zip(batch.word_ids(0), batch["offset_mapping"])]
+               for wid, (a, b) in zip(batch.word_ids(0), batch["offset_mapping"], strict=True)]
     return _encoding(tokenizer, batch, found, truncated, offsets)

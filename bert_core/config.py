@@ -55,7 +55,7 @@ class BertConfig:
         return self.hidden_size // self.num_attention_heads
 
     @classmethod
-    def from_dict(cls, values: dict) -> "BertConfig":
+    def from_dict(cls, values: dict) -> BertConfig:
         """Build from a config.json dict; keys that BERT does not use are ignored."""
         if not isinstance(values, dict):
             raise ConfigError(f"config is a JSON {type(values).__name__}, not an object of BERT settings")

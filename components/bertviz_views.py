@@ -54,7 +54,8 @@ _HEAD_VIEW_PATCHES = (
     # A line group only for the left tokens that draw a line, not for every one (T·heads groups,
     # mostly empty at 512 tokens); hidden heads draw no lines.
     ('.selectAll(".tokenAttention")\n            .data(d => d)',
-     '.selectAll(".tokenAttention")\n            .data(function (d) { return config.headVis[+this.getAttribute("head-index")] '
+     '.selectAll(".tokenAttention")\n            .data(function (d) { '
+     'return config.headVis[+this.getAttribute("head-index")] '
      f'? rowsWithLinks(d, {MIN_OPACITY} * activeHeads()) : []; }})', 1),
     ('.attr("left-token-index", (d, i) => i)\n            .selectAll("line")\n            .data(d => d)',
      '.attr("left-token-index", d => d.i)\n            .selectAll("line")\n            .data(d => d.links)', 1),
@@ -63,15 +64,18 @@ _HEAD_VIEW_PATCHES = (
     ('        // Add attention highlights superimposed over words\n        textContainer.append("g")',
      '        // Add attention highlights superimposed over words: on the first hover (see drawBoxes)\n'
      '        config.boxMakers.push(() => textContainer.insert("g", ":first-child")', 1),
-    ('.style("opacity", 0.0);\n\n        const tokenContainer', '.style("opacity", 0.0));\n\n        const tokenContainer', 1),
+    ('.style("opacity", 0.0);\n\n        const tokenContainer',
+     '.style("opacity", 0.0));\n\n        const tokenContainer', 1),
     ('tokenContainer.on("mouseover", function (d, index) {\n',
      'tokenContainer.on("mouseover", function (d, index) {\n            drawBoxes();\n', 1),
     ("        // Clear vis\n", "        // Clear vis\n        config.boxMakers = [];\n", 1),
-    ("    function activeHeads() {", "    function drawBoxes() {\n        while (config.boxMakers.length) config.boxMakers.shift()();\n    }\n\n"
+    ("    function activeHeads() {",
+     "    function drawBoxes() {\n        while (config.boxMakers.length) config.boxMakers.shift()();\n    }\n\n"
      "    function activeHeads() {", 1),
     # Showing or hiding a head changes which lines are visible: redraw them, not just their opacity.
     ("updateCheckboxes();\n            updateAttention(svg);",
-     "updateCheckboxes();\n            renderAttention(svg, config.attention[config.filter].attn[config.layer_seq]);", 2),
+     "updateCheckboxes();\n"
+     "            renderAttention(svg, config.attention[config.filter].attn[config.layer_seq]);", 2),
     ("(d, rightTokenIndex) => TEXT_TOP + rightTokenIndex * BOXHEIGHT", "d => TEXT_TOP + d.j * BOXHEIGHT", 1),
     ('.attr("right-token-index", (d, i) => i)', '.attr("right-token-index", d => d.j)', 1),
     ("return d / activeHeads()", "return d.w / activeHeads()", 1),
@@ -93,7 +97,8 @@ _MODEL_VIEW_PATCHES = (
     (_LINES_OF_ROW, f".data(d => linksOf(d, {THUMBNAIL_MIN_WEIGHT}))", 1),  # first: the thumbnails
     (_LINES_OF_ROW, f".data(d => linksOf(d, {MIN_WEIGHT}))", 1),            # then: the detail on click
     ("(targetIndex + .5)", "(d.j + .5)", 2),
-    ('.attr("stroke-opacity", function (d) {\n                    return d;', '.attr("stroke-opacity", function (d) {\n                    return d.w;', 2),
+    ('.attr("stroke-opacity", function (d) {\n                    return d;',
+     '.attr("stroke-opacity", function (d) {\n                    return d.w;', 2),
 )
 
 
@@ -105,7 +110,10 @@ def _patched(script: str) -> str:
         if source.count(old) < times:
             raise RuntimeError(f"bertviz's {script} is not the one this app adapts (1.4.1): {old[:60]!r} not found")
         source = source.replace(old, new, times)
-    return source
+    # Apache License 2.0, section 4(b): a modified file says that it was changed.
+    notice = (f"// bertviz 1.4.1 {script}, Copyright 2018 Jesse Vig, Apache License 2.0.\n"
+              "// Modified by BERT Explorer (components/bertviz_views.py lists every change).\n")
+    return notice + source
 
 
 def pack_attention(weights: np.ndarray, min_weight: float = MIN_WEIGHT) -> dict:

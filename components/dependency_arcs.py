@@ -33,7 +33,8 @@ def _arc(x0: float, x1: float, base: float, rise: float, color: str, dashed: boo
             f'fill="none" stroke="{color}" stroke-width="1.8"/>')
 
 
-def arcs_svg(*, words: list[str], heads: list[int], labels: list[str], guesses: list[tuple[int, int, bool | None]]) -> tuple[str, int]:
+def arcs_svg(*, words: list[str], heads: list[int], labels: list[str],
+             guesses: list[tuple[int, int, bool | None]]) -> tuple[str, int]:
     """(SVG, its height). heads: 1-based (0 = root); guesses: (from word, to word, hit), 0-based,
     hit None when the word is not scored."""
     centers, width = _slot_centers(words)
@@ -43,7 +44,7 @@ def arcs_svg(*, words: list[str], heads: list[int], labels: list[str], guesses: 
     base_bottom = text_y + 14
     height = base_bottom + rise + 20
     parts = []
-    for i, (head, label) in enumerate(zip(heads, labels)):
+    for i, (head, label) in enumerate(zip(heads, labels, strict=True)):
         if head == 0:
             parts.append(f'<text x="{centers[i]:.1f}" y="{base_top - 6:.1f}" text-anchor="middle" '
                          f'font-size="11" fill="{TREE}">{escape(label)}</text>')
@@ -60,7 +61,7 @@ def arcs_svg(*, words: list[str], heads: list[int], labels: list[str], guesses: 
         lift = min(MAX_RISE, LEVEL * abs(target - source) * 0.75 + 20)
         x0 = centers[source] + (6 if target > source else -6)
         parts.append(_arc(x0, centers[target], base_bottom, -lift, color, dashed=hit is None))
-    for x, word in zip(centers, words):
+    for x, word in zip(centers, words, strict=True):
         parts.append(f'<text x="{x:.1f}" y="{text_y:.1f}" text-anchor="middle" font-size="17" '
                      f'font-family="sans-serif">{escape(word)}</text>')
     return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height:.0f}" '

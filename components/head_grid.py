@@ -24,13 +24,15 @@ def head_grid(*, values: np.ndarray, title: str, key: str, selected: tuple[int, 
     figure.add_trace(go.Scatter(x=head_numbers[head_of], y=layer_numbers[layer_of], mode="markers", showlegend=False,
                                 marker=dict(size=22, symbol="square", opacity=0.01, color="white"),
                                 customdata=values.reshape(-1),
-                                hovertemplate=f"layer %{{y}}, head %{{x}}<br>%{{customdata:{value_format}}}<extra></extra>"))
+                                hovertemplate=f"layer %{{y}}, head %{{x}}<br>%{{customdata:{value_format}}}"
+                                              "<extra></extra>"))
     if selected is not None:
         layer, head = selected[0] + 1, selected[1] + 1
         figure.add_shape(type="rect", x0=head - 0.5, x1=head + 0.5, y0=layer - 0.5, y1=layer + 0.5,
                          line=dict(color="red", width=3))
     figure.update_layout(title=dict(text=title, font=dict(size=14)), height=110 + 34 * layers,
-                         xaxis=dict(title="head", dtick=1, tickangle=0, tickfont=dict(size=10), range=[0.5, heads + 0.5]),
+                         xaxis=dict(title="head", dtick=1, tickangle=0, tickfont=dict(size=10),
+                                    range=[0.5, heads + 0.5]),
                          yaxis=dict(title="layer", dtick=1, range=[layers + 0.5, 0.5]),
                          margin=dict(t=40, l=10, r=10, b=10))
     event = st.plotly_chart(figure, key=f"{key}_chart", on_select="rerun", selection_mode="points")

@@ -20,7 +20,8 @@ def matrix_heatmap(*, values: np.ndarray, rows: list[str], columns: list[str], t
     if highlight_row is not None:
         figure.add_hrect(y0=highlight_row - 0.5, y1=highlight_row + 0.5, line=dict(color="black", width=2))
     if highlight_columns is not None:
-        figure.add_vrect(x0=highlight_columns[0] - 0.5, x1=highlight_columns[1] + 0.5, line=dict(color="black", width=2))
+        figure.add_vrect(x0=highlight_columns[0] - 0.5, x1=highlight_columns[1] + 0.5,
+                         line=dict(color="black", width=2))
     figure.update_layout(title=title, height=height or min(140 + 22 * len(rows), 760),
                          yaxis=dict(autorange="reversed", type="category"), xaxis=dict(type="category"),
                          margin=dict(t=50, l=10, r=10, b=10))

@@ -18,7 +18,8 @@ def query_key(*, products: np.ndarray, scores: np.ndarray, probs: np.ndarray, to
     figure = make_subplots(rows=1, cols=3, shared_yaxes=True, column_widths=[0.7, 0.15, 0.15], horizontal_spacing=0.02,
                            subplot_titles=("q ∘ k, dimension by dimension of the head", "q·k / √dₖ", "softmax"))
     figure.add_trace(go.Heatmap(z=products, x=list(range(products.shape[1])), y=y, colorscale="RdBu_r",
-                                zmin=-limit, zmax=limit, colorbar=dict(orientation="h", x=0, xanchor="left", y=-0.13, yanchor="top", len=0.5,
+                                zmin=-limit, zmax=limit,
+                                colorbar=dict(orientation="h", x=0, xanchor="left", y=-0.13, yanchor="top", len=0.5,
                                               thickness=10, title=dict(text="q∘k", side="right")),
                                 hovertemplate="key %{y}<br>dim %{x}: %{z:.4f}<extra></extra>"), row=1, col=1)
     figure.add_trace(go.Bar(x=scores, y=y, orientation="h", marker_color=np.where(scores >= 0, "#d6604d", "#4393c3"),

@@ -30,7 +30,8 @@ def screenshots(tmp_path_factory) -> Path:
     (`SCREENSHOTS_DIR=docs/screenshots python -m pytest -m browser` refreshes the README's pictures)."""
     import os
 
-    folder = Path(os.environ["SCREENSHOTS_DIR"]) if os.environ.get("SCREENSHOTS_DIR") else tmp_path_factory.mktemp("shots")
+    chosen = os.environ.get("SCREENSHOTS_DIR")
+    folder = Path(chosen) if chosen else tmp_path_factory.mktemp("shots")
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 

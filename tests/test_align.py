@@ -177,7 +177,7 @@ def test_encode_words_keeps_the_given_words_and_offsets_map_into_the_joined_text
     assert [w.text for w in enc.words] == words and all(w.segment == 0 for w in enc.words)
     assert len(enc.words[0].pieces) > 1 and len(enc.words[4].pieces) == 3  # don ' t: one treebank word
     assert_words_map_back(tokenizer, enc, (joined, ""))
-    for token, (a, b), special in zip(enc.tokens, enc.offsets, enc.special):
+    for token, (a, b), special in zip(enc.tokens, enc.offsets, enc.special, strict=True):
         if not special:
             assert token.removeprefix("##") == normalized(tokenizer, joined[a:b])
 

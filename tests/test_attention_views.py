@@ -11,8 +11,15 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from app.attention import (attention_view, head_csv, head_json, hide_special, merge_pieces,
-                           run_attention, select_direction)
+from app.attention import (
+    attention_view,
+    head_csv,
+    head_json,
+    hide_special,
+    merge_pieces,
+    run_attention,
+    select_direction,
+)
 from components.attention_heatmap import attention_figure
 from components.bertviz_views import MIN_WEIGHT, head_view_html, model_view_html, pack_attention
 from tests.conftest import ROOT

@@ -1,6 +1,7 @@
 """Our BERT against transformers' (eager attention), both loaded from the same files on disk.
 
-Tolerances (float32, absolute, rtol 0): attention probabilities 1e-5; hidden states, pooler output
+Tolerances (float32, absolute, rtol 0): attention probabilities 1e-5 (5e-5 when recomputed from a fused
+forward's hidden states); hidden states, pooler output
 and the MLM/NSP logits 1e-4. Everything transformers returns is compared, padded positions included.
 Invariants that need no reference implementation are checked within 1e-5.
 """
@@ -21,6 +22,9 @@ from bert_core import PRESETS, default_checkpoint, load_pretrained
 from tests.ewt import read_sentences
 
 ATTENTION_TOL = 1e-5
+# Attention recomputed from a fused forward's hidden states: those carry the fused kernel's float32
+# rounding (within HIDDEN_TOL) into every later layer's softmax; 1.2e-5 was seen on some CPUs.
+FUSED_ATTENTION_TOL = 5e-5
 HIDDEN_TOL = 1e-4
 INVARIANT_TOL = 1e-5
 
@@ -33,9 +37,9 @@ def assert_same_outputs(ours, theirs, pooler=True):
     """Every attention map and hidden state transformers returns, padded rows and columns included."""
     assert len(ours.attentions) == len(theirs.attentions)
     assert len(ours.hidden_states) == len(theirs.hidden_states)
-    for layer, (a, b) in enumerate(zip(ours.attentions, theirs.attentions)):
+    for layer, (a, b) in enumerate(zip(ours.attentions, theirs.attentions, strict=True)):
         close(a, b, ATTENTION_TOL, f"attentions[{layer}]")
-    for layer, (a, b) in enumerate(zip(ours.hidden_states, theirs.hidden_states)):
+    for layer, (a, b) in enumerate(zip(ours.hidden_states, theirs.hidden_states, strict=True)):
         close(a, b, HIDDEN_TOL, f"hidden_states[{layer}]")
     close(ours.last_hidden_state, theirs.last_hidden_state, HIDDEN_TOL, "last_hidden_state")
     if pooler:
@@ -73,7 +77,7 @@ def test_default_checkpoint_matches_transformers_on_padded_ewt_batches(default_m
 
 def test_default_checkpoint_matches_transformers_on_sentence_pairs(default_model, hf_default, sentences):
     model, tokenizer = default_model
-    pairs = list(zip(sentences[:32], sentences[32:]))
+    pairs = list(zip(sentences[:32], sentences[32:], strict=True))
     with torch.inference_mode():
         for chunk in batches(pairs, 16):
             batch = tokenizer([a for a, _ in chunk], [b for _, b in chunk], padding=True, return_tensors="pt")
@@ -98,7 +102,7 @@ def test_fused_path_matches_transformers(default_model, hf_default, sentences):
 
 def test_attention_of_one_layer_from_a_fused_forward_matches_transformers(default_model, hf_default, sentences):
     """model.attention_probabilities(hidden_states[l], l, mask) after a forward on the fused kernel
-    gives transformers' attentions[l], on padded A/B batches, within ATTENTION_TOL."""
+    gives transformers' attentions[l], on padded A/B batches, within FUSED_ATTENTION_TOL."""
     model, tokenizer = default_model
     with torch.inference_mode():
         for texts in batches(sentences[:32], 16):
@@ -108,7 +112,7 @@ def test_attention_of_one_layer_from_a_fused_forward_matches_transformers(defaul
             theirs = hf_default(**batch, output_attentions=True)
             for layer, expected in enumerate(theirs.attentions):
                 probs = model.attention_probabilities(ours.hidden_states[layer], layer, batch["attention_mask"])
-                close(probs, expected, ATTENTION_TOL, f"attention_probabilities, layer {layer}")
+                close(probs, expected, FUSED_ATTENTION_TOL, f"attention_probabilities, layer {layer}")
 
 # ---------------------------------------------------------------- (b) random weights, saved to disk
 
@@ -281,9 +285,9 @@ def test_padding_does_not_change_the_real_tokens(default_model, padded):
             alone_batch = tokenizer(text, return_tensors="pt")
             n = alone_batch["input_ids"].shape[1]
             alone = model(**alone_batch, output_attentions=True, output_hidden_states=True)
-            for layer, (a, b) in enumerate(zip(alone.hidden_states, out.hidden_states)):
+            for layer, (a, b) in enumerate(zip(alone.hidden_states, out.hidden_states, strict=True)):
                 close(a[0], b[i, :n], INVARIANT_TOL, f"sentence {i}, hidden_states[{layer}]")
-            for layer, (a, b) in enumerate(zip(alone.attentions, out.attentions)):
+            for layer, (a, b) in enumerate(zip(alone.attentions, out.attentions, strict=True)):
                 close(a[0], b[i, :, :n, :n], INVARIANT_TOL, f"sentence {i}, attentions[{layer}]")
             close(alone.pooler_output[0], out.pooler_output[i], INVARIANT_TOL, f"sentence {i}, pooler")
             close(model(**alone_batch).last_hidden_state[0], fused.last_hidden_state[i, :n], INVARIANT_TOL,
@@ -324,7 +328,7 @@ def test_intermediates_recomputed_independently(default_model, padded):
     def layer_norm(x, module):
         return F.layer_norm(x, (H,), module.weight, module.bias, config.layer_norm_eps)
 
-    for i, (layer, record) in enumerate(zip(model.encoder.layer, out.intermediates)):
+    for i, (layer, record) in enumerate(zip(model.encoder.layer, out.intermediates, strict=True)):
         x, att = out.hidden_states[i], layer.attention
         q = heads(x @ att.self.query.weight.T + att.self.query.bias)
         k = heads(x @ att.self.key.weight.T + att.self.key.bias)
@@ -338,7 +342,8 @@ def test_intermediates_recomputed_independently(default_model, padded):
         close(record.scores.softmax(-1), out.attentions[i], INVARIANT_TOL, f"layer {i} softmax(scores)")
         close(record.context, out.attentions[i] @ v, INVARIANT_TOL, f"layer {i} context")
         merged = record.context.permute(0, 2, 1, 3).reshape(B, T, H)
-        attention_output = layer_norm(merged @ att.output.dense.weight.T + att.output.dense.bias + x, att.output.LayerNorm)
+        projected = merged @ att.output.dense.weight.T + att.output.dense.bias
+        attention_output = layer_norm(projected + x, att.output.LayerNorm)
         close(record.attention_output, attention_output, INVARIANT_TOL, f"layer {i} attention output")
         up = F.gelu(attention_output @ layer.intermediate.dense.weight.T + layer.intermediate.dense.bias)
         down = up @ layer.output.dense.weight.T + layer.output.dense.bias
@@ -362,7 +367,7 @@ def test_head_mask_equals_removing_the_head_from_the_output_projection(default_m
         reference = pruned(**batch, output_attentions=True, output_hidden_states=True)
         fused = model(**batch, head_mask=head_mask)
         unmasked = model(**batch, output_attentions=True)
-    for i, (a, b) in enumerate(zip(masked.hidden_states, reference.hidden_states)):
+    for i, (a, b) in enumerate(zip(masked.hidden_states, reference.hidden_states, strict=True)):
         close(a, b, INVARIANT_TOL, f"hidden_states[{i}] with head {layer}.{head} off")
     # the fused kernel sums in another order than the explicit softmax: the parity tolerance applies
     close(fused.last_hidden_state, reference.last_hidden_state, HIDDEN_TOL, "fused path with head mask")

@@ -37,7 +37,8 @@ def test_pages_draw_the_sentence_keep_it_across_pages_and_open_a_clicked_head(ch
         page.goto(f"{url}/tokens", wait_until="domcontentloaded")
         page.get_by_role("heading", name="Tokens and embeddings").wait_for(timeout=120_000)
         submit_sentence(page, SENTENCE)
-        page.get_by_text("13 pieces").wait_for(timeout=60_000)  # [CLS] the cat sat on the mat because it was tired . [SEP]
+        # [CLS] the cat sat on the mat because it was tired . [SEP]
+        page.get_by_text("13 pieces").wait_for(timeout=60_000)
         wait_until_idle(page)
         assert screenshot(page, screenshots, "tokens") >= 2
 

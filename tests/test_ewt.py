@@ -13,7 +13,7 @@ def test_read_sentences_gives_each_sentence_text_in_file_order(ewt_dev):
     treebank = read_conllu(ewt_dev.read_bytes())
     assert len(sentences) == len(treebank.sentences) == 2001
     # the text of a sentence is its words with spaces between some of them (an independent reading)
-    for text, sentence in zip(sentences, treebank.sentences):
+    for text, sentence in zip(sentences, treebank.sentences, strict=True):
         assert text == text.strip() and text.replace(" ", "") == "".join(sentence.words)
     assert read_sentences(ewt_dev, 5) == sentences[:5]
     assert read_sentences(ewt_dev, 0) == []

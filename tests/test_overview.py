@@ -101,7 +101,7 @@ def test_parse_heads_skips_malformed_and_out_of_range():
 def test_head_text_numbers_from_1_and_parses_back():
     assert overview.head_text(0, 0) == "1:1" and overview.head_text(5, 11) == "6:12"
     pairs = [(layer, head) for layer in range(6) for head in range(12)]
-    assert overview.parse_heads(",".join(overview.head_text(l, h) for l, h in pairs), 6, 12) == pairs
+    assert overview.parse_heads(",".join(overview.head_text(i, h) for i, h in pairs), 6, 12) == pairs
 
 
 @pytest.fixture(scope="module")

@@ -29,7 +29,7 @@ def test_tokens_page_shows_pieces_embedding_parts_and_the_model_card():
     assert list(pieces["segment"]) == ["A"] * 8 + ["B"] * 2
     assert "E = T + S + P" in texts(at.header)
     card = at.dataframe[1].value
-    assert dict(zip(card.iloc[:, 0], card.iloc[:, 1]))["layers"] == "6"
+    assert dict(zip(card.iloc[:, 0], card.iloc[:, 1], strict=True))["layers"] == "6"
     family = at.dataframe[2].value
     assert {"bert-tiny", "bert-base", "bert-large"} <= set(family["model"])
     assert len(at.get("plotly_chart")) == 2                       # stacked norms, vector heatmap

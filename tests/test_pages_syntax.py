@@ -44,7 +44,7 @@ def test_sentence_page_shows_the_heads_right_for_each_relation(default_model):
     table = at.dataframe[0].value
     right = expected.heads_always_right(0)
     assert list(table["relation"]) == list(expected.relation_table(0))
-    for relation, heads in zip(table["relation"], table["dependent → head: heads right on all"]):
+    for relation, heads in zip(table["relation"], table["dependent → head: heads right on all"], strict=True):
         assert heads == (", ".join(right[relation]) or "none")
     best = expected.relation_table(0)["all"]["best_head"]  # the page opens on the sentence's best head
     assert f"{at.selectbox(key='ss_layer').value}-{at.selectbox(key='ss_head').value}" == best
@@ -136,7 +136,7 @@ def _as_conllu(lines: str) -> str:
     for line in filter(str.strip, lines.splitlines()):
         for sentence in parse_text(nlp, line):
             blocks.append("\n".join(row(i + 1, w, h, r) for i, (w, h, r) in
-                                    enumerate(zip(sentence.words, sentence.heads, sentence.deprels))))
+                                    enumerate(zip(sentence.words, sentence.heads, sentence.deprels, strict=True))))
     return "\n\n".join(blocks) + "\n"
 
 

@@ -93,14 +93,14 @@ def test_table_reads_tsv_and_csv_with_quotes_bom_and_optional_sense():
 
 
 def test_table_skips_bad_rows_with_their_line_numbers_and_keeps_the_rest():
-    data = ("word,sense,sentence\n"
-            "bank,money,I went to the bank.\n"        # 2 kept
-            "bank,river,no such word here\n"          # 3 word missing
-            "bank,money\n"                            # 4 too few fields
-            ",money,The bank.\n"                      # 5 empty word
-            "bank,,The bank.\n"                       # 6 empty sense
-            "bank,river,The bank of the river.\n"     # 7 kept
-            ).encode() + b"bank,river,The caf\xe9 bank.\n"  # 8 Latin-1, not UTF-8
+    data = (b"word,sense,sentence\n"
+            b"bank,money,I went to the bank.\n"        # 2 kept
+            b"bank,river,no such word here\n"          # 3 word missing
+            b"bank,money\n"                            # 4 too few fields
+            b",money,The bank.\n"                      # 5 empty word
+            b"bank,,The bank.\n"                       # 6 empty sense
+            b"bank,river,The bank of the river.\n"     # 7 kept
+            ) + b"bank,river,The caf\xe9 bank.\n"  # 8 Latin-1, not UTF-8
     table = polysemy.read_table(data, "t.csv")
     assert [r.line for r in table.rows] == [2, 7]
     reasons = {s.line: s.reason for s in table.skipped}
@@ -255,7 +255,7 @@ def test_cli_matches_an_independent_transformers_computation(tmp_path):
     assert result["model"] == DEFAULT_MODEL and result["items"] == 12
     assert len(result["skipped"]) == 1 and result["skipped"][0]["line"] == 14
     assert [entry["layer"] for entry in result["layers"]] == list(range(7))
-    for got, want in zip(result["layers"], layers):
+    for got, want in zip(result["layers"], layers, strict=True):
         assert got["accuracy"] == pytest.approx(want["accuracy"])
         assert got["per_word"] == pytest.approx(want["per_word"])
     for word in ("bank", "mouse"):
@@ -276,7 +276,8 @@ def test_cli_exits_2_with_a_message_on_bad_files(tmp_path, caplog, content):
 def test_cli_exits_2_when_the_model_cannot_be_loaded(tmp_path, caplog):
     path = tmp_path / "ok.tsv"
     path.write_text("word\tsentence\nbank\tthe bank\n", encoding="utf-8")
-    args = ["polysemy", "--data", str(path), "--model", str(tmp_path / "no_such_model"), "--json", str(tmp_path / "o.json")]
+    args = ["polysemy", "--data", str(path), "--model", str(tmp_path / "no_such_model"),
+            "--json", str(tmp_path / "o.json")]
     assert main(args) == 2
     assert "cannot load the model" in caplog.text and not (tmp_path / "o.json").exists()
 

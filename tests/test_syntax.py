@@ -8,8 +8,17 @@ import torch
 
 from app.__main__ import main
 from app.conllu import Treebank, read_conllu
-from app.syntax import (OFFSETS, ProbeResult, analyse_sentence, attention_targets, load_parser, parse_lines,
-                        parse_text, prepare, probe)
+from app.syntax import (
+    OFFSETS,
+    ProbeResult,
+    analyse_sentence,
+    attention_targets,
+    load_parser,
+    parse_lines,
+    parse_text,
+    prepare,
+    probe,
+)
 
 
 def row(i, form, head, deprel):

@@ -35,11 +35,14 @@ def views() -> None:
     hide = toggles[0].toggle("Hide [CLS]/[SEP]", key="attention_hide", value=url_state.get_bool("hide", False))
     renormalize = toggles[1].toggle("Renormalise rows", key="attention_renorm", disabled=not hide,
                                     value=url_state.get_bool("renorm", False),
-                                    help="After hiding [CLS]/[SEP], divide each row by what is left so it sums to 1 again")
-    merge = toggles[2].toggle("Merge word pieces into words", key="attention_merge", value=url_state.get_bool("words", False),
+                                    help="After hiding [CLS]/[SEP], divide each row by what is left so it sums to 1 "
+                                         "again")
+    merge = toggles[2].toggle("Merge word pieces into words", key="attention_merge",
+                              value=url_state.get_bool("words", False),
                               help="Attention TO a word = sum over its pieces; FROM a word = mean over its pieces")
     for name, value in (("view", kind), ("layer", layer_number), ("head", head_number),
-                        ("dir", direction if is_pair else None), ("hide", hide), ("renorm", renormalize), ("words", merge)):
+                        ("dir", direction if is_pair else None), ("hide", hide), ("renorm", renormalize),
+                        ("words", merge)):
         url_state.set_value(name, value)
 
     options = {"hide_specials": hide, "renormalize": renormalize and hide, "merge_words": merge, "direction": direction}
@@ -54,7 +57,8 @@ def views() -> None:
             shown = render_head_view(weights=layer_view.weights, from_labels=layer_view.from_labels,
                                     to_labels=layer_view.to_labels, layer=layer, key="attention-head-view")
             st.caption(f"bertviz's head view of layer {layer_number}, all heads (one colour each), "
-                       f"{shown.sent_bytes / 1e6:.2f} MB sent. Only this layer is sent, weights ≥ {MIN_WEIGHT} quantised to 1/255 (uint8); a line "
+                       f"{shown.sent_bytes / 1e6:.2f} MB sent. Only this layer is sent, weights ≥ {MIN_WEIGHT} "
+                       "quantised to 1/255 (uint8); a line "
                        f"is drawn when its opacity, weight ÷ heads shown, is ≥ {MIN_OPACITY:.0%}. Exact values: "
                        "the heatmap and the downloads.")
         else:
@@ -74,7 +78,8 @@ def views() -> None:
              "layer": layer_number, "head": head_number, **options}
     stem = f"attention_L{layer_number}H{head_number}"
     downloads = st.columns(4)
-    downloads[0].download_button(f"{kind} (HTML, works offline)", shown.standalone, file_name=f"{kind.lower().replace(' ', '_')}.html",
+    downloads[0].download_button(f"{kind} (HTML, works offline)", shown.standalone,
+                                 file_name=f"{kind.lower().replace(' ', '_')}.html",
                                  mime="text/html", key="attention_dl_view")
     downloads[1].download_button("Head matrix (CSV)", partial(head_csv, layer_view, head), file_name=f"{stem}.csv",
                                  mime="text/csv", key="attention_dl_csv")

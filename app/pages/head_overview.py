@@ -78,10 +78,10 @@ matrix_heatmap(values=flow[rollout_layer - 1], rows=labels, columns=[f"{i}: {t}"
 st.header("Head ablation")
 st.markdown("Switch heads off (their output is set to zero, bert_core's head_mask) and compare the last "
             "layer's output, token by token, with the intact model's: cosine similarity 1 = unchanged.")
-options = [overview.head_text(l, h) for l in range(L) for h in range(nh)]
+options = [overview.head_text(i, h) for i in range(L) for h in range(nh)]
 if "ho_off" not in st.session_state:
     from_url = st.query_params.get("off", overview.head_text(layer, head))
-    st.session_state["ho_off"] = [overview.head_text(l, h) for l, h in overview.parse_heads(from_url, L, nh)]
+    st.session_state["ho_off"] = [overview.head_text(i, h) for i, h in overview.parse_heads(from_url, L, nh)]
 switched_off = st.multiselect("Heads switched off (layer:head)", options, key="ho_off")
 url_state.set_value("off", ",".join(switched_off))
 if switched_off:
@@ -104,10 +104,11 @@ def rollout_json() -> str:  # built only when the button is pressed: L × T × T
                        "rollout": np.round(flow, 6).tolist()})
 
 
-stats = pd.DataFrame([{"layer": url_state.number(l), "head": url_state.number(h),
-                       **{name: float(patterns[name][l, h]) for name in overview.PATTERNS}}
-                      for l in range(L) for h in range(nh)])
+stats = pd.DataFrame([{"layer": url_state.number(i), "head": url_state.number(h),
+                       **{name: float(patterns[name][i, h]) for name in overview.PATTERNS}}
+                      for i in range(L) for h in range(nh)])
 one, two = st.columns(2)
 one.download_button("Head statistics (CSV)", stats.to_csv(index=False), "head_overview.csv", "text/csv",
                     on_click="ignore", icon=":material/download:")
-two.download_button("Rollout, every layer (JSON)", rollout_json, "rollout.json", "application/json", on_click="ignore", icon=":material/download:")
+two.download_button("Rollout, every layer (JSON)", rollout_json, "rollout.json", "application/json",
+                    on_click="ignore", icon=":material/download:")

@@ -83,7 +83,8 @@ st.markdown(f"Every head does the same in parallel; their {nh} outputs of {d_k} 
             "$\\mathrm{LayerNorm}(z W_O^T + b_O + x_t)$. That is what the layer's feed-forward reads.")
 stages = np.stack([steps.concatenated, steps.projected, steps.attention_output])
 matrix_heatmap(values=stages, rows=["concatenated heads z", "z·Wᴼᵀ + bᴼ", "LayerNorm(… + x)"],
-               columns=[str(d) for d in range(H)], title=f"{token_label}: after the attention block (outlined: head {head_number})",
+               columns=[str(d) for d in range(H)],
+               title=f"{token_label}: after the attention block (outlined: head {head_number})",
                highlight_columns=(head * d_k, (head + 1) * d_k - 1), height=260, key="ih_output")
 if difference < 1e-3:
     st.success(f"Check: recomputed here from X and the weights, these numbers match the model's own Q, K, V, "
@@ -99,6 +100,7 @@ table = pd.DataFrame({"key": labels, "score": steps.scores, "softmax": steps.pro
                       **{f"q*k_{d}": steps.qk_products[:, d] for d in range(d_k)}})
 one, two = st.columns(2)
 one.download_button("Scores and q∘k (CSV)", table.to_csv(index_label="position"),
-                    f"head_L{layer_number}_H{head_number}_T{token}.csv", "text/csv", on_click="ignore", icon=":material/download:")
+                    f"head_L{layer_number}_H{head_number}_T{token}.csv", "text/csv", on_click="ignore",
+                    icon=":material/download:")
 two.download_button("Every step (JSON)", json.dumps(steps_json), f"head_L{layer_number}_H{head_number}_T{token}.json",
                     "application/json", on_click="ignore", icon=":material/download:")

@@ -53,7 +53,8 @@ at_layer = embeddings[:, layer]
 labels = [f"S{i + 1}" for i in range(len(sentences))]
 
 if len(sentences) > MAX_HEATMAP:
-    st.info(f"{len(sentences)} sentences: the heatmap shows the first {MAX_HEATMAP}; the map and the downloads have all.")
+    st.info(f"{len(sentences)} sentences: the heatmap shows the first {MAX_HEATMAP}; "
+            "the map and the downloads have all.")
 shown = min(len(sentences), MAX_HEATMAP)
 similarity = polysemy.cosine_matrix(at_layer)
 similarity_heatmap(matrix=similarity[:shown, :shown], labels=labels[:shown], hover=sentences[:shown],
@@ -65,9 +66,10 @@ try:
     coords = services.projection(digest, selection.model_name, pooling, layer, method.lower(), 2, _points=at_layer)
 except polysemy.ProjectionError as err:
     st.info(f"{err}: showing PCA instead.")
-    method, coords = "PCA", services.projection(digest, selection.model_name, pooling, layer, "pca", 2, _points=at_layer)
+    method = "PCA"
+    coords = services.projection(digest, selection.model_name, pooling, layer, "pca", 2, _points=at_layer)
 projection_scatter(coords=coords, labels=["sentence"] * len(sentences),
-                   hover=[f"{label}: {s}" for label, s in zip(labels, sentences)], key="se_map",
+                   hover=[f"{label}: {s}" for label, s in zip(labels, sentences, strict=True)], key="se_map",
                    axis_prefix="UMAP" if method == "UMAP" else "PC",
                    point_names=labels if len(labels) <= 40 else None,
                    title=f"The sentences in 2-D ({method} of the layer-{layer} embeddings)")

@@ -45,14 +45,16 @@ if not word:
     st.error("Type the word to compare.")
     st.stop()
 if len(sentences) > MAX_SENTENCES:
-    st.warning(f"{len(sentences)} sentences: comparing the first {MAX_SENTENCES} (the Word senses page takes thousands).")
+    st.warning(f"{len(sentences)} sentences: comparing the first {MAX_SENTENCES} "
+               "(the Word senses page takes thousands).")
     sentences = sentences[:MAX_SENTENCES]
 
 candidates, occurrences, numbers = [], [], []
 for number, sentence in enumerate(sentences, start=1):
     spans = polysemy.find_occurrences(sentence, word)
     if not spans:
-        st.warning(f"Sentence {number} does not contain “{word}” as a whole word, so it is left out: “{sentence[:120]}”")
+        st.warning(f"Sentence {number} does not contain “{word}” as a whole word, so it is left out: "
+                   f"“{sentence[:120]}”")
         continue
     occurrence = 0
     if len(spans) > 1:
@@ -109,10 +111,11 @@ st.dataframe(pd.DataFrame({"": labels, "sentence": texts,
                                                        for row in nearest]}), hide_index=True)
 
 vector_table = pd.DataFrame(
-    [[label, text, layer_index, *vectors[i, layer_index]] for i, (label, text) in enumerate(zip(labels, texts))
+    [[label, text, layer_index, *vectors[i, layer_index]]
+     for i, (label, text) in enumerate(zip(labels, texts, strict=True))
      for layer_index in range(L + 1)],
     columns=["label", "sentence", "layer", *[f"d{k}" for k in range(vectors.shape[2])]])
-scores = {"word": word, "sentences": dict(zip(labels, texts)),
+scores = {"word": word, "sentences": dict(zip(labels, texts, strict=True)),
           "similarity_by_layer": similarities.tolist(), "static_similarity": static_similarity.tolist()}
 one, two = st.columns(2)
 one.download_button("Vectors (CSV)", vector_table.to_csv(index=False), "word_vectors.csv", "text/csv",
