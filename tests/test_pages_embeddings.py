@@ -54,17 +54,17 @@ def test_word_in_context_shows_the_python_preset():
     pieces, nearest = at.dataframe[0].value, at.dataframe[1].value
     assert list(pieces["word pieces"]) == ["python"] * 4
     assert all(row.count("(") == 8 for row in nearest["nearest tokens (cosine)"])
-    assert at.slider(key="wic_layer").value == 6
+    assert at.slider(key="layer").value == 6
 
 
 def test_word_in_context_says_which_sentences_lack_the_word_and_asks_which_occurrence():
     at = open_page("word_in_context")
-    at.text_input(key="wic_word").set_value("bank")
-    at.text_area(key="wic_text").set_value("The bank by the bank.\nNo such word.\nThe bank raised rates.")
+    at.text_input(key="word").set_value("bank")
+    at.text_area(key="sentences").set_value("The bank by the bank.\nNo such word.\nThe bank raised rates.")
     at.button[0].click().run()
     assert not at.exception
     assert "Sentence 2 does not contain “bank”" in texts(at.warning)
-    choice = at.radio(key="wic_occurrence_1_The bank by the bank.")
+    choice = at.radio(key="occ1")
     before = at.dataframe[1].value.iloc[0, 2]
     choice.set_value(1).run()
     assert not at.exception and at.dataframe[1].value.iloc[0, 2] != before
@@ -80,11 +80,11 @@ def test_word_in_context_moving_the_layer_slider_does_not_run_the_model_again(mo
 
     monkeypatch.setattr(BertModel, "forward", counted_forward)
     at = open_page("word_in_context")
-    at.text_area(key="wic_text").set_value("My pet Python sleeps.\nI code in Python.\nPython is a snake.")
+    at.text_area(key="sentences").set_value("My pet Python sleeps.\nI code in Python.\nPython is a snake.")
     at.button[0].click().run()
     assert not at.exception and runs, "a new sentence list must run the model (else this test counts nothing)"
     before, nearest = len(runs), at.dataframe[1].value
-    at.slider(key="wic_layer").set_value(0).run()
+    at.slider(key="layer").set_value(0).run()
     assert not at.exception and "layer 0" in at.subheader[0].value
     assert not at.dataframe[1].value.equals(nearest)     # the page did redraw at the new layer…
     assert len(runs) == before                           # …from the cached vectors
@@ -98,8 +98,8 @@ def test_word_in_context_moving_the_layer_slider_does_not_run_the_model_again(mo
 ], ids=["no word", "one sentence", "no sentence", "word after 512 pieces"])
 def test_word_in_context_bad_input_gets_a_message_not_an_exception(word, text, message):
     at = open_page("word_in_context")
-    at.text_input(key="wic_word").set_value(word)
-    at.text_area(key="wic_text").set_value(text)
+    at.text_input(key="word").set_value(word)
+    at.text_area(key="sentences").set_value(text)
     at.button[0].click().run()
     assert not at.exception
     assert message in texts(at.error) + texts(at.warning)
@@ -107,7 +107,7 @@ def test_word_in_context_bad_input_gets_a_message_not_an_exception(word, text, m
 
 def test_word_in_context_reads_emoji_control_characters_and_a_long_line():
     at = open_page("word_in_context")
-    at.text_area(key="wic_text").set_value("🐍 my pet Python\x00 sleeps\n" + "Python " * 2000)
+    at.text_area(key="sentences").set_value("🐍 my pet Python\x00 sleeps\n" + "Python " * 2000)
     at.button[0].click().run()
     assert not at.exception and not at.error
     assert len(at.get("plotly_chart")) == 2 and len(at.dataframe[0].value) == 2
@@ -132,15 +132,15 @@ def test_word_senses_shows_the_example_set_and_the_cli_numbers(tmp_path):
         assert list(column.iloc[1:]) == [round(entry["per_word"][w], 3) for w in scores["word"][1:]]
     table = polysemy.read_table((ROOT / "data" / "senses_example.tsv").read_bytes(), "senses_example.tsv")
     assert len({(r.word, r.sense) for r in table.rows}) >= 24 and len({r.word for r in table.rows}) >= 10
-    assert len(at.get("plotly_chart")) == 3   # accuracy against layer, projection, within/between
+    assert len(at.get("plotly_chart")) == 4   # accuracy against layer, word × layer heatmap, projection, within/between
 
 
 def test_word_senses_projects_a_chosen_word_in_3d():
     at = open_page("word_senses")
-    at.selectbox(key="ws_word").set_value("bank")
-    at.radio(key="ws_dims").set_value("3-D").run()
+    at.selectbox(key="word").set_value("bank")
+    at.radio(key="dims").set_value("3-D").run()
     assert not at.exception
-    projection = figure(at, 1)
+    projection = figure(at, 2)
     assert {trace.type for trace in projection.data} == {"scatter3d"}
     assert {trace.name for trace in projection.data} == {"money", "river"}
 
@@ -156,7 +156,7 @@ def test_word_senses_projects_a_chosen_word_in_3d():
 ])
 def test_word_senses_bad_uploads_get_clear_messages(name, data, level, message):
     at = open_page("word_senses")
-    at.radio(key="ws_source").set_value("Upload a table").run()
+    at.radio(key="source").set_value("Upload a table").run()
     at.file_uploader(key="ws_upload").upload(name, data, "text/plain").run()
     assert not at.exception
     assert message in texts(getattr(at, level))
@@ -173,15 +173,15 @@ def test_sentence_embeddings_page_pools_and_maps():
     assert at.title[0].value == "Sentence embeddings" and not at.error
     heatmap = array(figure(at, 0).data[0].z)
     assert heatmap.shape == (8, 8) and heatmap[0, 1] != heatmap[0, 2]
-    at.radio(key="se_pooling").set_value("cls").run()
+    at.radio(key="pooling").set_value("cls").run()
     assert not at.exception and array(figure(at, 0).data[0].z)[0, 1] != heatmap[0, 1]
 
 
 def test_umap_of_fewer_than_five_sentences_falls_back_to_pca():
     at = open_page("sentence_embeddings")
-    at.text_area(key="se_text").set_value("One cat.\nTwo dogs.\nThree birds.")
+    at.text_area(key="sentences").set_value("One cat.\nTwo dogs.\nThree birds.")
     at.button[0].click()
-    at.radio(key="se_method").set_value("UMAP").run()
+    at.radio(key="map").set_value("UMAP").run()
     assert not at.exception and "UMAP needs at least 5 points" in texts(at.info)
     assert "PCA" in figure(at, 1).layout.title.text
 
@@ -189,14 +189,14 @@ def test_umap_of_fewer_than_five_sentences_falls_back_to_pca():
 @pytest.mark.slow  # the first UMAP in a process compiles numba code (about a minute on 2 cores)
 def test_sentence_map_by_umap():
     at = open_page("sentence_embeddings")
-    at.radio(key="se_method").set_value("UMAP").run()
+    at.radio(key="map").set_value("UMAP").run()
     assert not at.exception and "UMAP" in figure(at, 1).layout.title.text
     assert array(figure(at, 1).data[0].x).shape == (8,)
 
 
 def test_sentence_embeddings_upload_without_a_sentence_column_lets_the_user_pick_one():
     at = open_page("sentence_embeddings")
-    at.radio(key="se_source").set_value("Upload a file").run()
+    at.radio(key="source").set_value("Upload a file").run()
     data = b"id,words\n1,Cats purr loudly.\n2,Dogs bark at night.\n3,Birds sing at dawn.\n"
     at.file_uploader(key="se_upload").upload("cols.csv", data, "text/csv").run()
     assert not at.exception and "No 'sentence' or 'text' column in cols.csv" in texts(at.warning)
@@ -214,7 +214,7 @@ def test_sentence_embeddings_upload_without_a_sentence_column_lets_the_user_pick
 ])
 def test_sentence_embeddings_bad_uploads_get_clear_messages(name, data, message):
     at = open_page("sentence_embeddings")
-    at.radio(key="se_source").set_value("Upload a file").run()
+    at.radio(key="source").set_value("Upload a file").run()
     at.file_uploader(key="se_upload").upload(name, data, "text/plain").run()
     assert not at.exception and message in texts(at.error)
 
