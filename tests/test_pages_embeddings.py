@@ -12,8 +12,10 @@ from streamlit.testing.v1 import AppTest
 from app import polysemy
 from app.__main__ import main
 from bert_core import BertModel
+from components.projection import OKABE_ITO
 from tests.browser import streamlit_server
 from tests.conftest import ROOT
+from tests.links import reopen, shared_link
 
 PORT = 8513
 
@@ -113,6 +115,37 @@ def test_word_in_context_reads_emoji_control_characters_and_a_long_line():
     assert len(at.get("plotly_chart")) == 2 and len(at.dataframe[0].value) == 2
 
 
+def test_word_in_context_opens_a_shared_link_with_word_sentences_occurrence_and_layer():
+    sentences = "The bank by the bank.\nThe bank raised rates.\nWe sat on the river bank."
+    link = {"preset": "(your own)", "word": "bank", "sentences": sentences, "occ1": "2", "layer": "2"}
+    at = reopen(link, "app/pages/word_in_context.py")
+    assert not at.exception and not at.error
+    assert (at.text_input(key="word").value, at.text_area(key="sentences").value) == ("bank", sentences)
+    assert at.selectbox(key="preset").value == "(your own)" and at.slider(key="layer").value == 2
+    assert at.radio(key="occ1").value == 1 and "by the **bank**" in " ".join(at.radio(key="occ1").proto.captions[1:])
+    assert figure(at, 0).layout.title.text == "Cosine similarity of “bank” at layer 2"
+    assert at.subheader[0].value == "Nearest vocabulary tokens at layer 2"
+    first = reopen({**link, "occ1": "1"}, "app/pages/word_in_context.py")   # the other occurrence: other numbers
+    assert first.radio(key="occ1").value == 0
+    assert not np.allclose(array(figure(first, 0).data[0].z), array(figure(at, 0).data[0].z))
+    odd = reopen({"word": "bank", "sentences": sentences, "occ1": "5", "layer": "99"}, "app/pages/word_in_context.py")
+    assert not odd.exception and not odd.error                          # values that do not fit fall back
+    assert odd.radio(key="occ1").value == 0 and odd.slider(key="layer").value == 6
+
+
+def test_word_in_context_choices_go_into_the_link_and_reopen_the_same_view():
+    at = open_page("word_in_context")
+    assert "word" not in shared_link(at) and "layer" not in shared_link(at)   # defaults stay out of the link
+    at.selectbox(key="preset").set_value("bank").run()
+    at.slider(key="layer").set_value(3).run()
+    link = shared_link(at)
+    assert (link["preset"], link["word"], link["layer"]) == ("bank", "bank", "3")
+    assert link["sentences"].splitlines() == polysemy.PRESETS["bank"]
+    again = reopen(link, "app/pages/word_in_context.py")
+    assert again.slider(key="layer").value == 3 and again.text_input(key="word").value == "bank"
+    np.testing.assert_allclose(array(figure(again, 0).data[0].z), array(figure(at, 0).data[0].z))
+
+
 # ------------------------------------------------------------------------------------------------
 # Word senses
 
@@ -162,6 +195,66 @@ def test_word_senses_bad_uploads_get_clear_messages(name, data, level, message):
     assert message in texts(getattr(at, level))
     if name == "one.csv":   # the non-UTF-8 row is listed, the rest analysed
         assert at.metric[0].value == "4" and list(at.dataframe[0].value["line"]) == [6]
+
+
+def test_word_senses_accuracy_heatmap_has_every_word_and_layer_with_the_tables_numbers():
+    at = open_page("word_senses")
+    heatmap = figure(at, 1).data[0]
+    scores = at.dataframe[0].value                                   # the table, now in an expander
+    assert heatmap.type == "heatmap" and list(heatmap.y) == list(scores["word"])
+    assert list(heatmap.x) == [str(layer) for layer in range(7)]     # layers 0…L
+    z = array(heatmap.z)
+    np.testing.assert_allclose(z, scores.drop(columns="word").to_numpy(dtype=float), atol=5e-4)
+    assert (heatmap.zmin, heatmap.zmax) == (0, 1) and "accuracy %{z:.3f}" in heatmap.hovertemplate
+    assert heatmap.texttemplate == "%{text:.2f}" and array(heatmap.text).shape == z.shape
+    assert "Accuracy table (CSV)" in [b.label for b in at.get("download_button")]
+
+
+def test_word_senses_projection_colours_come_from_the_okabe_ito_palette():
+    published = {"#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#000000"}
+    assert set(OKABE_ITO) == published and len(OKABE_ITO) == 8
+    at = reopen({"word": "spring"}, "app/pages/word_senses.py")          # spring: 3 senses
+    colours = [trace.marker.color for trace in figure(at, 2).data]
+    assert len(colours) == 3 and len(set(colours)) == 3 and set(colours) <= published
+
+
+def test_word_senses_opens_a_shared_link_with_words_word_layer_and_projection():
+    link = {"words": ["bank", "bat"], "word": "bank", "layer": "2", "dims": "3-D"}
+    at = reopen(link, "app/pages/word_senses.py")
+    assert not at.exception and not at.error
+    assert at.multiselect(key="words").value == ["bank", "bat"]
+    assert (at.selectbox(key="word").value, at.slider(key="layer").value, at.radio(key="dims").value) == (
+        "bank", 2, "3-D")
+    assert [trace.name for trace in figure(at, 0).data][:3] == ["all words", "bank", "bat"]
+    projection = figure(at, 2)
+    assert projection.layout.title.text.startswith("“bank” at layer 2, PCA")
+    assert {trace.type for trace in projection.data} == {"scatter3d"}
+    odd = reopen({"word": "zebra", "layer": "99", "words": ["zebra"]}, "app/pages/word_senses.py")
+    assert not odd.exception and not odd.error                          # not in the table: the defaults
+    assert odd.selectbox(key="word").value == "python" and odd.slider(key="layer").value == 6
+    assert odd.multiselect(key="words").value == odd.multiselect(key="words").options[:6]
+
+
+def test_word_senses_choices_go_into_the_link_and_reopen_the_same_view():
+    at = open_page("word_senses")
+    at.selectbox(key="word").set_value("crane").run()
+    at.slider(key="layer").set_value(1).run()
+    at.multiselect(key="words").set_value(["crane"]).run()
+    link = shared_link(at)
+    assert (link["word"], link["layer"], link["words"]) == ("crane", "1", ["crane"])
+    assert "projection" not in link and "source" not in link
+    again = reopen(link, "app/pages/word_senses.py")
+    assert figure(again, 2).layout.title.text == figure(at, 2).layout.title.text
+    np.testing.assert_allclose(array(figure(again, 2).data[0].x), array(figure(at, 2).data[0].x))
+
+
+def test_word_senses_link_to_an_upload_says_so_and_applies_once_the_table_is_uploaded():
+    at = reopen({"source": "Upload a table", "word": "bank", "layer": "2"}, "app/pages/word_senses.py")
+    assert "cannot travel in a link" in texts(at.caption) and "Upload a table" in texts(at.info)
+    at.file_uploader(key="ws_upload").upload("mine.tsv", (ROOT / "data" / "senses_example.tsv").read_bytes(),
+                                             "text/plain").run()
+    assert not at.exception
+    assert (at.selectbox(key="word").value, at.slider(key="layer").value) == ("bank", 2)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -217,6 +310,24 @@ def test_sentence_embeddings_bad_uploads_get_clear_messages(name, data, message)
     at.radio(key="source").set_value("Upload a file").run()
     at.file_uploader(key="se_upload").upload(name, data, "text/plain").run()
     assert not at.exception and message in texts(at.error)
+
+
+def test_sentence_embeddings_open_a_shared_link_and_their_choices_go_into_it():
+    sentences = "One cat.\nTwo dogs.\nThree birds.\nFour fish."
+    at = reopen({"sentences": sentences, "pooling": "cls", "layer": "2", "map": "UMAP"},
+                "app/pages/sentence_embeddings.py")
+    assert not at.exception and not at.error
+    assert (at.text_area(key="sentences").value, at.radio(key="pooling").value) == (sentences, "cls")
+    assert at.slider(key="layer").value == 2 and at.radio(key="map").value == "UMAP"
+    assert figure(at, 0).layout.title.text == "Cosine similarity, [CLS] vector, layer 2"
+    assert array(figure(at, 0).data[0].z).shape == (4, 4)
+    assert "UMAP needs at least 5 points" in texts(at.info)           # the link asked for UMAP
+    at.radio(key="pooling").set_value("max").run()
+    at.slider(key="layer").set_value(5).run()
+    link = shared_link(at)
+    assert (link["pooling"], link["layer"], link["map"], link["sentences"]) == ("max", "5", "UMAP", sentences)
+    again = reopen(link, "app/pages/sentence_embeddings.py")
+    np.testing.assert_allclose(array(figure(again, 0).data[0].z), array(figure(at, 0).data[0].z))
 
 
 # ------------------------------------------------------------------------------------------------

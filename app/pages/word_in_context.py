@@ -10,6 +10,7 @@ from components.layer_lines import layer_lines
 from components.similarity_heatmap import similarity_heatmap
 
 MAX_SENTENCES = 12
+escape = inputs.escape_markdown
 
 selection = st.session_state["selection"]
 L = selection.model.config.num_hidden_layers
@@ -66,7 +67,7 @@ for number, sentence in enumerate(sentences, start=1):
         occurrence = st.radio(
             f"Sentence {number} has “{word}” {len(spans)} times: which one?", range(len(spans)), horizontal=True,
             key=f"occ{number}", bind="query-params", format_func=lambda k: str(k + 1),
-            captions=[inputs.escape_markdown(f"…{sentence[max(0, a - 25):a]}[{sentence[a:b]}]{sentence[b:b + 25]}…")
+            captions=[f"…{escape(sentence[max(0, a - 25):a])}**{escape(sentence[a:b])}**{escape(sentence[b:b + 25])}…"
                       for a, b in spans])
     candidates.append(sentence)
     occurrences.append(occurrence)
