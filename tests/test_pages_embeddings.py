@@ -13,11 +13,8 @@ from app import polysemy
 from app.__main__ import main
 from bert_core import BertModel
 from components.projection import OKABE_ITO
-from tests.browser import streamlit_server
 from tests.conftest import ROOT
 from tests.links import reopen, shared_link
-
-PORT = 8513
 
 
 def open_page(page: str) -> AppTest:
@@ -328,25 +325,3 @@ def test_sentence_embeddings_open_a_shared_link_and_their_choices_go_into_it():
     assert (link["pooling"], link["layer"], link["map"], link["sentences"]) == ("max", "5", "UMAP", sentences)
     again = reopen(link, "app/pages/sentence_embeddings.py")
     np.testing.assert_allclose(array(figure(again, 0).data[0].z), array(figure(at, 0).data[0].z))
-
-
-# ------------------------------------------------------------------------------------------------
-# In a real browser: screenshots of the three pages
-
-
-@pytest.mark.browser
-def test_screenshots_of_the_embeddings_pages(chromium, screenshots):
-    page = chromium.new_page(viewport={"width": 1400, "height": 2600})
-    with streamlit_server(PORT, timeout=240) as url:
-        for path, title in [("word_in_context", "A word in context"), ("word_senses", "Word senses across layers"),
-                            ("sentence_embeddings", "Sentence embeddings")]:
-            page.goto(f"{url}/{path}", timeout=240_000)
-            page.get_by_role("heading", name=title).wait_for(timeout=240_000)
-            page.locator(".js-plotly-plot").first.wait_for(timeout=240_000)
-            page.wait_for_function("!document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=240_000)
-            page.wait_for_timeout(2000)
-            assert page.locator("[data-testid='stException']").count() == 0
-            page.screenshot(path=str(screenshots / f"{path}.png"), full_page=True)
-    page.close()
-    for name in ("word_in_context", "word_senses", "sentence_embeddings"):
-        assert (screenshots / f"{name}.png").stat().st_size > 20_000

@@ -50,9 +50,9 @@ if len(sentences) < 2:
     st.stop()
 
 left, right = st.columns(2)
-# The short name is the label, as it goes into the URL; the caption says what it is.
+# The short name is the label, as it goes into the URL (?pooling=cls); the help says what each is.
 pooling = left.radio("Pooling", list(POOLINGS), horizontal=True, key="pooling", bind="query-params",
-                     captions=list(POOLINGS.values()))
+                     help="; ".join(f"**{name}**: {text}" for name, text in POOLINGS.items()))
 layer = right.slider("Layer", 0, L, L, key="layer", bind="query-params")
 embeddings = services.sentence_vectors(tuple(sentences), pooling, selection.model_name)
 at_layer = embeddings[:, layer]
