@@ -325,3 +325,11 @@ def test_sentence_embeddings_open_a_shared_link_and_their_choices_go_into_it():
     assert (link["pooling"], link["layer"], link["map"], link["sentences"]) == ("max", "5", "UMAP", sentences)
     again = reopen(link, "app/pages/sentence_embeddings.py")
     np.testing.assert_allclose(array(figure(again, 0).data[0].z), array(figure(at, 0).data[0].z))
+
+
+def test_sentence_embeddings_link_to_an_upload_says_so_and_applies_once_a_file_is_uploaded():
+    at = reopen({"source": "Upload a file", "pooling": "max", "layer": "3"}, "app/pages/sentence_embeddings.py")
+    assert "cannot travel in a link" in texts(at.caption) and "Upload a file of sentences" in texts(at.info)
+    at.file_uploader(key="se_upload").upload("mine.txt", b"Cats purr.\nDogs bark.\nBirds sing.\n", "text/plain").run()
+    assert not at.exception and (at.radio(key="pooling").value, at.slider(key="layer").value) == ("max", 3)
+    assert figure(at, 0).layout.title.text == "Cosine similarity, max over all tokens, layer 3"
