@@ -8,6 +8,8 @@ import streamlit as st
 
 from .figure_download import figure_download
 
+MAX_WRITTEN_ROWS = 40  # beyond this the cells are too thin to hold text; the hover still has it
+
 
 def layer_heatmap_figure(*, values: dict[str, list[float | None]], title: str, value_name: str,
                          zrange: tuple[float, float] = (0.0, 1.0)) -> go.Figure:
@@ -17,7 +19,8 @@ def layer_heatmap_figure(*, values: dict[str, list[float | None]], title: str, v
     layers = [str(layer) for layer in range(z.shape[1])]
     # Viridis: sequential, readable in grey and with the common colour-vision deficiencies.
     figure = go.Figure(go.Heatmap(z=z, x=layers, y=rows, zmin=zrange[0], zmax=zrange[1], colorscale="Viridis",
-                                  text=np.round(z, 2), texttemplate="%{text:.2f}", xgap=1, ygap=1,
+                                  text=np.round(z, 2), xgap=1, ygap=1,
+                                  texttemplate="%{text:.2f}" if len(rows) <= MAX_WRITTEN_ROWS else None,
                                   colorbar=dict(title=dict(text=value_name), thickness=12),
                                   hovertemplate=f"%{{y}}, layer %{{x}}<br>{value_name} %{{z:.3f}}<extra></extra>"))
     figure.update_layout(title=title, height=min(140 + 28 * len(rows), 760),
