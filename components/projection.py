@@ -10,6 +10,10 @@ import streamlit as st
 
 from .figure_download import figure_download
 
+# Okabe & Ito's (2008) qualitative palette of 8 colours, told apart with each common colour-vision
+# deficiency; yellow and black last (yellow is faint on white). More labels than colours cycle.
+OKABE_ITO = ("#E69F00", "#56B4E9", "#009E73", "#0072B2", "#D55E00", "#CC79A7", "#F0E442", "#000000")
+
 
 def _hover(text: str) -> str:
     return "<br>".join(textwrap.wrap(html.escape(text), 60)) or " "
@@ -21,8 +25,9 @@ def projection_scatter(*, coords: np.ndarray, labels: list[str], hover: list[str
     point_names, if given, are written beside the points."""
     three_d = coords.shape[1] == 3
     figure = go.Figure()
-    for label in dict.fromkeys(labels):
+    for number, label in enumerate(dict.fromkeys(labels)):
         rows = [i for i, value in enumerate(labels) if value == label]
+        colour = OKABE_ITO[number % len(OKABE_ITO)]
         common = dict(name=label, customdata=[_hover(hover[i]) for i in rows],
                       hovertemplate="%{customdata}<extra>" + html.escape(label) + "</extra>")
         if point_names is not None:
@@ -31,9 +36,10 @@ def projection_scatter(*, coords: np.ndarray, labels: list[str], hover: list[str
             common.update(mode="markers")
         if three_d:
             figure.add_trace(go.Scatter3d(x=coords[rows, 0], y=coords[rows, 1], z=coords[rows, 2],
-                                          marker=dict(size=4), **common))
+                                          marker=dict(size=4, color=colour), **common))
         else:
-            figure.add_trace(go.Scatter(x=coords[rows, 0], y=coords[rows, 1], marker=dict(size=9), **common))
+            figure.add_trace(go.Scatter(x=coords[rows, 0], y=coords[rows, 1], marker=dict(size=9, color=colour),
+                                        **common))
     axes = [f"{axis_prefix} {i + 1}" for i in range(coords.shape[1])]
     if three_d:
         figure.update_layout(scene=dict(xaxis_title=axes[0], yaxis_title=axes[1], zaxis_title=axes[2]))

@@ -78,6 +78,24 @@ def submit_sentence(page, text_a: str, text_b: str = "") -> None:
     press_run(page)
 
 
+def wait_until_idle(page, timeout_ms: float = 120_000) -> None:
+    """Streamlit shows its status widget while a script runs; wait for it to go, then for plotly's paint."""
+    page.wait_for_function("() => !document.querySelector('[data-testid=stStatusWidget]')", timeout=timeout_ms)
+    page.wait_for_timeout(800)
+
+
+def screenshot(page, folder, name: str) -> int:
+    """The whole page: Streamlit scrolls inside its main block, so grow the window to its height first.
+    Returns how many plotly charts the page drew (Streamlit draws charts only once they are in view)."""
+    height = page.evaluate("document.querySelector('[data-testid=stMain]').scrollHeight")
+    page.set_viewport_size({"width": 1400, "height": min(int(height) + 40, 6000)})
+    wait_until_idle(page)
+    page.screenshot(path=str(folder / f"{name}.png"))
+    charts = page.locator("[data-testid=stPlotlyChart] .main-svg").count()
+    page.set_viewport_size({"width": 1400, "height": 1000})
+    return charts
+
+
 _HEAD_VIEW_SHOWS = """expected => {
     const frame = document.querySelector('iframe[title^="Head view"]');
     const doc = frame && frame.contentDocument;

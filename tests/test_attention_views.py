@@ -23,6 +23,7 @@ from app.attention import (
 from components.attention_heatmap import attention_figure
 from components.bertviz_views import MIN_WEIGHT, head_view_html, model_view_html, pack_attention
 from tests.conftest import ROOT
+from tests.links import reopen, shared_link
 
 PAIR = ("I love my pet Python", "Tokenization is unbelievably useful")
 
@@ -206,33 +207,33 @@ def test_page_shows_the_head_view_and_the_heatmap():
 
 def test_page_opens_the_layer_and_head_the_url_numbers_from_1():
     at = _page("The cat sat on the mat.", layer="6", head="12")
-    assert (at.selectbox(key="attention_layer").value, at.selectbox(key="attention_head").value) == (5, 11)
+    assert (at.selectbox(key="layer").value, at.selectbox(key="head").value) == (5, 11)
     assert json.loads(at.get("plotly_chart")[0].proto.spec)["layout"]["title"]["text"] == "Layer 6, head 12"
     assert _view_params(at)["include_layers"] == [5]               # bertviz still gets the index
     at = _page("The cat sat on the mat.", layer="0", head="x")     # below the first / not a number: fall back
-    assert (at.selectbox(key="attention_layer").value, at.selectbox(key="attention_head").value) == (0, 0)
+    assert (at.selectbox(key="layer").value, at.selectbox(key="head").value) == (0, 0)
     assert not at.exception and not at.error
 
 
 def test_page_toggles_and_layer_changes_redraw_without_errors():
     at = _page("Tokenization is unbelievably useful")
-    assert at.selectbox(key="attention_layer").options == ["1", "2", "3", "4", "5", "6"]  # numbered from 1
-    at.selectbox(key="attention_layer").set_value(5).run()          # index 5: the last layer, 6
-    at.toggle(key="attention_hide").set_value(True).run()
-    at.toggle(key="attention_renorm").set_value(True).run()
-    at.toggle(key="attention_merge").set_value(True).run()
+    assert at.selectbox(key="layer").options == ["1", "2", "3", "4", "5", "6"]  # numbered from 1
+    at.selectbox(key="layer").set_value(5).run()          # index 5: the last layer, 6
+    at.toggle(key="hide").set_value(True).run()
+    at.toggle(key="renorm").set_value(True).run()
+    at.toggle(key="words").set_value(True).run()
     assert not at.exception
     shown = _view_params(at)["attention"][0]
     assert "tokenization" in shown["left_text"] and "[CLS]" not in shown["left_text"]
-    assert at.query_params["layer"] == "6" and at.query_params["words"] == "1"
+    assert shared_link(at)["layer"] == "6" and shared_link(at)["words"] == "true"
     assert any("head view of layer 6," in c.value for c in at.caption)
-    at.segmented_control(key="attention_view_kind").set_value("Model view").run()
+    at.segmented_control(key="view").set_value("Model view").run()
     assert not at.exception and _view_params(at)["total_heads"] == 12
 
 
 def test_page_offers_sentence_filters_for_a_pair():
     at = _page(*PAIR)
-    radio = at.radio(key="attention_direction")
+    radio = at.radio(key="dir")
     assert list(radio.options) == ["All", "A→A", "A→B", "B→A", "B→B"]
     radio.set_value("A→B").run()
     assert not at.exception
@@ -265,9 +266,29 @@ def test_changing_layer_head_or_toggles_does_not_rerun_the_model(monkeypatch):
     monkeypatch.setattr(BertModel, "attention_probabilities", counted_probabilities)
     at = _page("A sentence nobody has sent to this page before, about zebras.")
     assert (len(forwards), layers_computed) == (1, [0])
-    at.selectbox(key="attention_head").set_value(7).run()
-    at.toggle(key="attention_merge").set_value(True).run()
-    at.selectbox(key="attention_layer").set_value(3).run()
-    at.selectbox(key="attention_layer").set_value(0).run()
+    at.selectbox(key="head").set_value(7).run()
+    at.toggle(key="words").set_value(True).run()
+    at.selectbox(key="layer").set_value(3).run()
+    at.selectbox(key="layer").set_value(0).run()
     assert not at.exception
     assert (len(forwards), layers_computed) == (1, [0, 3])
+
+
+def test_a_shared_link_reopens_the_same_view_in_a_new_session():
+    at = _page(*PAIR)
+    at.selectbox(key="layer").set_value(3).run()
+    at.selectbox(key="head").set_value(10).run()
+    at.radio(key="dir").set_value("A→B").run()
+    at.toggle(key="hide").set_value(True).run()
+    at.segmented_control(key="view").set_value("Model view").run()
+    link = shared_link(at)
+    assert {name: link[name] for name in ("layer", "head", "dir", "hide", "view")} == {
+        "layer": "4", "head": "11", "dir": "A→B", "hide": "true", "view": "Model view"}
+    assert "words" not in link and "renorm" not in link                # defaults stay out of the link
+    again = reopen(link, PAGE)
+    assert not again.exception
+    assert (again.selectbox(key="layer").value, again.selectbox(key="head").value) == (3, 10)
+    assert again.radio(key="dir").value == "A→B" and again.toggle(key="hide").value
+    assert again.segmented_control(key="view").value == "Model view"
+    assert json.loads(again.get("plotly_chart")[0].proto.spec)["layout"]["title"]["text"] == "Layer 4, head 11"
+    assert _view_params(again)["attention"] == _view_params(at)["attention"]

@@ -19,31 +19,26 @@ is_pair = bool(selection.text_b.strip())
 @st.fragment
 def views() -> None:
     """Everything below redraws from the cached forward: changing a control never re-runs the model."""
+    # Bound to the URL: the keys are the query names (?view=&layer=&head=&dir=&hide=&renorm=&words=).
     controls = st.columns([2, 1, 1, 3])
-    kind = controls[0].segmented_control("View", VIEWS, default=url_state.get_choice("view", VIEWS[0], VIEWS),
-                                         key="attention_view_kind") or VIEWS[0]
-    layer = controls[1].selectbox("Layer", range(run.num_layers), format_func=url_state.number_label,
-                                  index=url_state.get_index("layer", 0, run.num_layers), key="attention_layer")
+    kind = controls[0].segmented_control("View", VIEWS, default=VIEWS[0], key="view",
+                                         bind="query-params") or VIEWS[0]
+    layer = controls[1].selectbox("Layer", range(run.num_layers), format_func=url_state.number_label, key="layer",
+                                  bind="query-params")
     head = controls[2].selectbox("Head (heatmap)", range(run.num_heads), format_func=url_state.number_label,
-                                 index=url_state.get_index("head", 0, run.num_heads), key="attention_head")
+                                 key="head", bind="query-params")
     layer_number, head_number = url_state.number(layer), url_state.number(head)  # what the user sees: from 1
     direction = "All"
     if is_pair:
-        direction = controls[3].radio("Sentences (from → to)", DIRECTIONS, horizontal=True, key="attention_direction",
-                                      index=DIRECTIONS.index(url_state.get_choice("dir", "All", DIRECTIONS)))
+        direction = controls[3].radio("Sentences (from → to)", DIRECTIONS, horizontal=True, key="dir",
+                                      bind="query-params")
     toggles = st.columns(3)
-    hide = toggles[0].toggle("Hide [CLS]/[SEP]", key="attention_hide", value=url_state.get_bool("hide", False))
-    renormalize = toggles[1].toggle("Renormalise rows", key="attention_renorm", disabled=not hide,
-                                    value=url_state.get_bool("renorm", False),
+    hide = toggles[0].toggle("Hide [CLS]/[SEP]", key="hide", bind="query-params")
+    renormalize = toggles[1].toggle("Renormalise rows", key="renorm", disabled=not hide, bind="query-params",
                                     help="After hiding [CLS]/[SEP], divide each row by what is left so it sums to 1 "
                                          "again")
-    merge = toggles[2].toggle("Merge word pieces into words", key="attention_merge",
-                              value=url_state.get_bool("words", False),
+    merge = toggles[2].toggle("Merge word pieces into words", key="words", bind="query-params",
                               help="Attention TO a word = sum over its pieces; FROM a word = mean over its pieces")
-    for name, value in (("view", kind), ("layer", layer_number), ("head", head_number),
-                        ("dir", direction if is_pair else None), ("hide", hide), ("renorm", renormalize),
-                        ("words", merge)):
-        url_state.set_value(name, value)
 
     options = {"hide_specials": hide, "renormalize": renormalize and hide, "merge_words": merge, "direction": direction}
     layer_view = attention_view(run, layer, **options)

@@ -26,36 +26,38 @@ st.markdown(
     "distance Σⱼ pᵢⱼ·|i − j| in word pieces. **Click a cell** (or pick below) to choose a head. "
     f"Layers are numbered 1…{L} and heads 1…{nh}, as on every page.")
 
-url_state.seed_index("ho_layer", "layer", 0, L)
-url_state.seed_index("ho_head", "head", 0, nh)
-picked = None
-columns = st.columns(3)
-for index, (name, title) in enumerate(overview.PATTERNS.items()):
-    with columns[index % 3]:
-        bounded = name not in ("entropy", "distance")  # attention masses live in [0, 1]
-        clicked = head_grid(values=patterns[name], title=title, key=f"ho_{name}",
-                            selected=(st.session_state["ho_layer"], st.session_state["ho_head"]),
-                            zmin=0 if bounded else None, zmax=1 if bounded else None)
-        if clicked is not None and clicked != st.session_state.get(f"ho_{name}_last"):
-            st.session_state[f"ho_{name}_last"] = picked = clicked  # a new click, not the lingering selection
-if picked is not None and picked != (st.session_state["ho_layer"], st.session_state["ho_head"]):
-    st.session_state["ho_layer"], st.session_state["ho_head"] = picked
-    st.rerun()  # redraw the grids with the new head outlined
-
+# The chosen head is bound to the URL as ?pick_layer=&pick_head= (numbered from 1): not ?layer=&head=,
+# which the pages this one links to bind, and a link's parameter bound on the page it leaves is dropped.
+# A click on a grid takes effect on the next run, before the selectboxes exist.
+if "pick_clicked" in st.session_state:
+    st.session_state["pick_layer"], st.session_state["pick_head"] = st.session_state.pop("pick_clicked")
+grids = st.container()  # drawn above the pick, once the pick is known
 st.subheader("The chosen head")
 pick, numbers = st.columns(2)
 with pick:
     left, right = st.columns(2)
-    layer = left.selectbox("Layer", range(L), format_func=url_state.number_label, key="ho_layer")
-    head = right.selectbox("Head", range(nh), format_func=url_state.number_label, key="ho_head")
+    layer = left.selectbox("Layer", range(L), format_func=url_state.number_label, key="pick_layer",
+                           bind="query-params")
+    head = right.selectbox("Head", range(nh), format_func=url_state.number_label, key="pick_head",
+                           bind="query-params")
     layer_number, head_number = url_state.number(layer), url_state.number(head)
-    url_state.set_value("layer", layer_number)
-    url_state.set_value("head", head_number)
     chosen = f"layer {layer_number}, head {head_number}"
     st.page_link("app/pages/inside_head.py", label=f"Open {chosen} step by step (Inside one head)",
                  icon=":material/neurology:", query_params=url_state.page_params(layer=layer_number, head=head_number))
     st.page_link("app/pages/attention.py", label=f"See {chosen} in the head view (Attention views)",
                  icon=":material/visibility:", query_params=url_state.page_params(layer=layer_number, head=head_number))
+with grids:
+    columns = st.columns(3)
+    for index, (name, title) in enumerate(overview.PATTERNS.items()):
+        with columns[index % 3]:
+            bounded = name not in ("entropy", "distance")  # attention masses live in [0, 1]
+            clicked = head_grid(values=patterns[name], title=title, key=f"ho_{name}", selected=(layer, head),
+                                zmin=0 if bounded else None, zmax=1 if bounded else None)
+            if clicked is not None and clicked != st.session_state.get(f"ho_{name}_last"):
+                st.session_state[f"ho_{name}_last"] = clicked  # a new click, not the lingering selection
+                if clicked != (layer, head):
+                    st.session_state["pick_clicked"] = clicked
+                    st.rerun()  # redraw the grids with the new head outlined
 with numbers:
     st.dataframe(pd.DataFrame({"statistic": list(overview.PATTERNS.values()),
                                chosen: [f"{patterns[name][layer, head]:.3f}" for name in overview.PATTERNS]}),
@@ -68,9 +70,7 @@ st.markdown(
     "average the heads, account for the residual connection as **0.5·A + 0.5·I**, renormalise each row to "
     "sum 1, and multiply through the layers (R₁ = Ã₁, Rₗ = Ãₗ·Rₗ₋₁). Row i of Rₗ: how much of each input "
     "token has reached token i after layer l.")
-url_state.seed_int("ho_rollout_layer", "rollout", L, 1, L)
-rollout_layer = st.slider("After layer", 1, L, key="ho_rollout_layer")
-url_state.set_value("rollout", rollout_layer)
+rollout_layer = st.slider("After layer", 1, L, L, key="rollout", bind="query-params")
 matrix_heatmap(values=flow[rollout_layer - 1], rows=labels, columns=[f"{i}: {t}" for i, t in enumerate(labels)],
                title=f"Rollout after layer {rollout_layer} (rows: tokens, columns: input tokens)",
                colorscale="Blues", zmid=None, key="ho_rollout")
@@ -79,11 +79,8 @@ st.header("Head ablation")
 st.markdown("Switch heads off (their output is set to zero, bert_core's head_mask) and compare the last "
             "layer's output, token by token, with the intact model's: cosine similarity 1 = unchanged.")
 options = [overview.head_text(i, h) for i in range(L) for h in range(nh)]
-if "ho_off" not in st.session_state:
-    from_url = st.query_params.get("off", overview.head_text(layer, head))
-    st.session_state["ho_off"] = [overview.head_text(i, h) for i, h in overview.parse_heads(from_url, L, nh)]
-switched_off = st.multiselect("Heads switched off (layer:head)", options, key="ho_off")
-url_state.set_value("off", ",".join(switched_off))
+switched_off = st.multiselect("Heads switched off (layer:head)", options, default=[overview.head_text(layer, head)],
+                              key="off", bind="query-params")  # ?off=1:4&off=6:12
 if switched_off:
     similarity = services.ablation(selection.model_name, selection.text_a, selection.text_b, ",".join(switched_off))
     ablation_table = pd.DataFrame({"token": labels, "cosine": similarity})

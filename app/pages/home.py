@@ -9,6 +9,8 @@ st.markdown(
     "step, and an overview of every head.\n"
     "- **Embeddings**: the same word in different contexts, word senses across layers, sentence embeddings.\n"
     "- **Syntax**: which heads follow grammar, on one sentence or a whole treebank.\n\n"
+    "The address bar keeps the model, the sentences and what you chose on a page (layer, head, word…): "
+    "copy it to share the view, and the link reopens it in any browser.\n\n"
     "Everything runs on this machine, with no network; the model is the bundled all-MiniLM-L6-v2 "
     "unless you load another BERT checkpoint folder in the sidebar."
 )

@@ -21,20 +21,20 @@ st.title("Inside one head")
 st.markdown("Self-attention in one head, step by step, for one token, with this model's real numbers. "
             "Pick a layer, a head and the token whose query we follow.")
 
-# Widgets open where the URL says (?layer=&head=&token=) and write back what the user picks. Layers
-# and heads are 0-based indices here and numbered from 1 on the page and in the URL; tokens are positions.
-url_state.seed_index("ih_layer", "layer", min(1, L - 1), L)
-url_state.seed_index("ih_head", "head", min(1, nh - 1), nh)
-url_state.seed_int("ih_token", "token", min(1, T - 1), 0, T - 1)
+# Layer and head are bound to the URL (?layer=&head=, numbered from 1; the widgets hold 0-based
+# indices). The token is written by hand (?token=, its position): a bound selectbox would link its
+# label, which also shows the token's text.
+url_state.seed_int("token", "token", min(1, T - 1), 0, T - 1)
 left, middle, right = st.columns(3)
-layer = left.selectbox("Layer", range(L), format_func=url_state.number_label, key="ih_layer")
-head = middle.selectbox("Head", range(nh), format_func=url_state.number_label, key="ih_head")
-token = right.selectbox("Query token", range(T), key="ih_token", format_func=lambda i: f"{i}: {labels[i]}")
+layer = left.selectbox("Layer", range(L), index=min(1, L - 1), format_func=url_state.number_label, key="layer",
+                       bind="query-params")
+head = middle.selectbox("Head", range(nh), index=min(1, nh - 1), format_func=url_state.number_label, key="head",
+                        bind="query-params")
+token = right.selectbox("Query token", range(T), key="token", format_func=lambda i: f"{i}: {labels[i]}")
+url_state.set_value("token", token)
 layer_number, head_number = url_state.number(layer), url_state.number(head)
-for name, value in (("layer", layer_number), ("head", head_number), ("token", token)):
-    url_state.set_value(name, value)
 st.page_link("app/pages/head_overview.py", label="All heads at a glance (Head overview)", icon=":material/grid_view:",
-             query_params=url_state.page_params(layer=layer_number, head=head_number))
+             query_params=url_state.page_params(pick_layer=layer_number, pick_head=head_number))
 
 steps = walkthrough.head_steps(model, internals.hidden_states[layer], layer, head, token)
 difference = walkthrough.largest_difference(steps, internals, layer, head, token)

@@ -20,13 +20,17 @@ st.markdown(
     "the **[CLS]** token's vector, the **mean** of all tokens the attention mask keeps ([CLS] and [SEP] "
     "included; what all-MiniLM-L6-v2 was trained for, on its last layer), or the **max** over the same tokens.")
 
-source = st.radio("Sentences", ["Type them", "Upload a file"], horizontal=True, key="se_source")
+# Bound to the URL: ?source=&sentences=&pooling=&layer=&map= (a value equal to its default stays out).
+source = st.radio("Sentences", ["Type them", "Upload a file"], horizontal=True, key="source", bind="query-params")
 if source == "Type them":
     with st.form("se_form"):
-        typed = st.text_area("One sentence per line", value="\n".join(EXAMPLE_SENTENCES), height=200, key="se_text")
+        typed = st.text_area("One sentence per line", value="\n".join(EXAMPLE_SENTENCES), height=200, key="sentences",
+                             bind="query-params")
         st.form_submit_button("Embed", type="primary")
     sentences, notices = inputs.sentences_from_lines(typed.splitlines())
 else:
+    st.caption("An uploaded file cannot travel in a link: a shared link opens this page at the upload, with "
+               "its pooling, layer and map.")
     upload = st.file_uploader("A .txt file (one sentence per line) or a .csv/.tsv with a 'sentence' or 'text' "
                               "column (or one you pick)",
                               type=["txt", "csv", "tsv"], key="se_upload")
@@ -46,8 +50,10 @@ if len(sentences) < 2:
     st.stop()
 
 left, right = st.columns(2)
-pooling = left.radio("Pooling", list(POOLINGS), format_func=POOLINGS.get, horizontal=True, key="se_pooling")
-layer = right.slider("Layer", 0, L, L, key="se_layer")
+# The short name is the label, as it goes into the URL (?pooling=cls); the help says what each is.
+pooling = left.radio("Pooling", list(POOLINGS), horizontal=True, key="pooling", bind="query-params",
+                     help="; ".join(f"**{name}**: {text}" for name, text in POOLINGS.items()))
+layer = right.slider("Layer", 0, L, L, key="layer", bind="query-params")
 embeddings = services.sentence_vectors(tuple(sentences), pooling, selection.model_name)
 at_layer = embeddings[:, layer]
 labels = [f"S{i + 1}" for i in range(len(sentences))]
@@ -60,7 +66,7 @@ similarity = polysemy.cosine_matrix(at_layer)
 similarity_heatmap(matrix=similarity[:shown, :shown], labels=labels[:shown], hover=sentences[:shown],
                    title=f"Cosine similarity, {POOLINGS[pooling]}, layer {layer}", key="se_heatmap")
 
-method = st.radio("Map", ["PCA", "UMAP"], horizontal=True, key="se_method")
+method = st.radio("Map", ["PCA", "UMAP"], horizontal=True, key="map", bind="query-params")
 digest = hashlib.sha256("\n".join(sentences).encode()).hexdigest()
 try:
     coords = services.projection(digest, selection.model_name, pooling, layer, method.lower(), 2, _points=at_layer)

@@ -4,7 +4,7 @@ import json
 import pandas as pd
 import streamlit as st
 
-from app import services, tokens, url_state
+from app import services, tokens
 from components.matrix_heatmap import matrix_heatmap
 from components.stacked_parts import stacked_parts
 
@@ -49,9 +49,8 @@ else:
                   y_title="share of E", key="tokens_shares")
     st.caption("A part's share is the length of its shadow on E, as a fraction of E. Negative: it points away from E.")
 
-first = url_state.get_int("dims", 32, 4, model.config.hidden_size)
-dims = st.slider("Dimensions shown", 4, model.config.hidden_size, first, key="tokens_dims")
-url_state.set_value("dims", dims)
+dims = st.slider("Dimensions shown", 4, model.config.hidden_size, min(32, model.config.hidden_size), key="dims",
+                 bind="query-params")  # ?dims= in the link
 part = st.selectbox("Vector", list(tokens.PART_LABELS), format_func=tokens.PART_LABELS.get, index=3, key="tokens_part")
 matrix_heatmap(values=parts[part][:, :dims], rows=labels, columns=[str(d) for d in range(dims)],
                title=f"{tokens.PART_LABELS[part]}: the first {dims} of {model.config.hidden_size} dimensions",

@@ -10,6 +10,7 @@ from components.layer_lines import layer_lines
 from components.similarity_heatmap import similarity_heatmap
 
 MAX_SENTENCES = 12
+escape = inputs.escape_markdown
 
 selection = st.session_state["selection"]
 L = selection.model.config.num_hidden_layers
@@ -22,24 +23,27 @@ st.markdown(
     "first whole-word, case-insensitive occurrence; where a sentence has it more than once, pick which.")
 
 
+FIRST_PRESET = next(iter(polysemy.PRESETS))
+
+
 def _use_preset() -> None:
-    name = st.session_state["wic_preset"]
+    name = st.session_state["preset"]
     if name in polysemy.PRESETS:
-        st.session_state["wic_word"] = name
-        st.session_state["wic_text"] = "\n".join(polysemy.PRESETS[name])
+        st.session_state["word"] = name
+        st.session_state["sentences"] = "\n".join(polysemy.PRESETS[name])
 
 
-if "wic_word" not in st.session_state:
-    st.session_state["wic_preset"] = "python"
-    _use_preset()
-st.selectbox("Preset", [*polysemy.PRESETS, "(your own)"], key="wic_preset", on_change=_use_preset)
+# Every choice below is bound to the URL (?preset=&word=&sentences=&occ2=&layer=); a value equal to its
+# default stays out of it. Inside the form the URL changes when Compare is pressed, as the page does.
+st.selectbox("Preset", [*polysemy.PRESETS, "(your own)"], key="preset", on_change=_use_preset, bind="query-params")
 with st.form("wic_form"):
-    st.text_input("Word", key="wic_word")
-    st.text_area("Sentences that contain it, one per line", key="wic_text", height=130)
+    typed_word = st.text_input("Word", FIRST_PRESET, key="word", bind="query-params")
+    typed = st.text_area("Sentences that contain it, one per line", "\n".join(polysemy.PRESETS[FIRST_PRESET]),
+                         key="sentences", height=130, bind="query-params")
     st.form_submit_button("Compare", type="primary")
 
-word = " ".join(st.session_state["wic_word"].split())
-lines = [inputs.clean_text(line, "sentence")[0] for line in st.session_state["wic_text"].splitlines()]
+word = " ".join(typed_word.split())
+lines = [inputs.clean_text(line, "sentence")[0] for line in typed.splitlines()]
 sentences = [line for line in lines if line]
 if not word:
     st.error("Type the word to compare.")
@@ -58,11 +62,13 @@ for number, sentence in enumerate(sentences, start=1):
         continue
     occurrence = 0
     if len(spans) > 1:
+        # ?occ3=2: the second one in sentence 3. The label is the number (it goes into the URL), the
+        # caption shows the occurrence in its context.
         occurrence = st.radio(
             f"Sentence {number} has “{word}” {len(spans)} times: which one?", range(len(spans)), horizontal=True,
-            key=f"wic_occurrence_{number}_{sentence}",
-            format_func=lambda k, s=sentence, sp=spans: f"{k + 1}: …{s[max(0, sp[k][0] - 25):sp[k][0]]}"
-                                                        f"[{s[sp[k][0]:sp[k][1]]}]{s[sp[k][1]:sp[k][1] + 25]}…")
+            key=f"occ{number}", bind="query-params", format_func=lambda k: str(k + 1),
+            captions=[f"…{escape(sentence[max(0, a - 25):a])}**{escape(sentence[a:b])}**{escape(sentence[b:b + 25])}…"
+                      for a, b in spans])
     candidates.append(sentence)
     occurrences.append(occurrence)
     numbers.append(number)
@@ -85,7 +91,7 @@ static_similarity = comparison.static_similarity
 st.dataframe(pd.DataFrame({"": labels, "sentence": texts, "word pieces": [" ".join(p) for p in comparison.pieces]}),
              hide_index=True)
 
-layer = st.slider("Layer", 0, L, L, key="wic_layer")
+layer = st.slider("Layer", 0, L, L, key="layer", bind="query-params")
 left, right = st.columns(2)
 with left:
     similarity_heatmap(matrix=similarities[layer], labels=labels, hover=texts,

@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from app import polysemy, services
+from components.layer_heatmap import layer_heatmap
 from components.layer_lines import layer_lines
 from components.projection import projection_scatter
 
@@ -25,9 +26,12 @@ st.markdown(
     "most similar other occurrence of the same word (ties go to the **earliest row**). The numbers are those "
     "of `python -m app polysemy --data FILE --json OUT.json`.")
 
+# Bound to the URL: ?source=&words=&word=&layer=&projection=&dims= (a value equal to its default stays out).
 source = st.radio("Table", ["Example set (12 ambiguous words, written for this project)", "Upload a table"],
-                  horizontal=True, key="ws_source")
+                  horizontal=True, key="source", bind="query-params")
 if source.startswith("Upload"):
+    st.caption("An uploaded table cannot travel in a link: a shared link opens this page at the upload, and the "
+               "word, layer and projection it names apply once the same table is uploaded.")
     upload = st.file_uploader("CSV or TSV with a header row: word, sense (optional), sentence",
                               type=["csv", "tsv", "txt"], key="ws_upload")
     if upload is None:
@@ -74,7 +78,7 @@ if table.has_senses and analysis.layers[0]["accuracy"] is not None:
     st.subheader("Sense accuracy against layer")
     overall = [entry["accuracy"] for entry in analysis.layers]
     per_word = {w: [entry["per_word"][w] for entry in analysis.layers] for w in words}
-    shown = st.multiselect("Words drawn", words, default=words[:6], key="ws_lines_words")
+    shown = st.multiselect("Words drawn", words, default=words[:6], key="words", bind="query-params")
     layer_lines(series={"all words": overall, **{w: per_word[w] for w in shown}},
                 references={"layer 0 (embedding output) baseline": [overall[0]] * (L + 1)},
                 title="Leave-one-out 1-NN sense accuracy (cosine)", y_title="accuracy", key="ws_accuracy",
@@ -82,19 +86,25 @@ if table.has_senses and analysis.layers[0]["accuracy"] is not None:
     st.caption("Overall accuracy counts every occurrence of the words that have two or more senses. "
                "Layer 0 is the static baseline: there a word's vector differs between sentences only by its "
                "position embedding.")
-    st.dataframe(pd.DataFrame({"word": ["all words", *words],
-                               **{f"layer {e['layer']}": [e["accuracy"], *[e["per_word"][w] for w in words]]
-                                  for e in analysis.layers}}).round(3), hide_index=True)
+    layer_heatmap(values={"all words": overall, **per_word}, value_name="accuracy", key="ws_accuracy_grid",
+                  title="Sense accuracy, word × layer (blank: one sense only, not scored)")
+    scores = pd.DataFrame({"word": ["all words", *words],
+                           **{f"layer {e['layer']}": [e["accuracy"], *[e["per_word"][w] for w in words]]
+                              for e in analysis.layers}}).round(3)
+    with st.expander("The same numbers as a table"):
+        st.dataframe(scores, hide_index=True)
+        st.download_button("Accuracy table (CSV)", scores.to_csv(index=False), "polysemy_accuracy.csv", "text/csv",
+                           on_click="ignore", icon=":material/download:")
 st.download_button("Scores (JSON, as the CLI writes them)", json.dumps(analysis.to_json(), indent=1),
                    "polysemy_scores.json", "application/json", on_click="ignore", icon=":material/download:")
 
 st.subheader("One word, projected")
-word = st.selectbox("Word", words, key="ws_word")
+word = st.selectbox("Word", words, key="word", bind="query-params")
 rows = [i for i, r in enumerate(analysis.rows) if r.word.lower() == word]
 left, middle, right = st.columns(3)
-layer = left.slider("Layer", 0, L, L, key="ws_layer")
-method = middle.radio("Projection", ["PCA", "UMAP"], horizontal=True, key="ws_method")
-dims = 3 if right.radio("Dimensions", ["2-D", "3-D"], horizontal=True, key="ws_dims") == "3-D" else 2
+layer = left.slider("Layer", 0, L, L, key="layer", bind="query-params")
+method = middle.radio("Projection", ["PCA", "UMAP"], horizontal=True, key="projection", bind="query-params")
+dims = 3 if right.radio("Dimensions", ["2-D", "3-D"], horizontal=True, key="dims", bind="query-params") == "3-D" else 2
 points = analysis.vectors[rows, layer]
 try:
     coords = services.projection(digest, selection.model_name, word, layer, method.lower(), dims, _points=points)
