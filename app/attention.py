@@ -43,7 +43,7 @@ class AttentionRun:
     def __init__(self, model, encoding: Encoding):
         self.encoding = encoding
         self._model = model
-        inputs = encoding.to_tensors(next(model.parameters()).device)
+        inputs = encoding.to_tensors(model.device)
         with torch.inference_mode():
             out = model(**inputs, output_hidden_states=True)
         self._layer_inputs = out.hidden_states[:-1]     # layer i reads hidden_states[i]

@@ -88,7 +88,7 @@ def pool_hidden_states(model, encodings: list[Encoding], weights: list[np.ndarra
     """
     if how not in ("mean", "max"):
         raise ValueError(f"pooling must be 'mean' or 'max', not {how!r}")
-    device = next(model.parameters()).device
+    device = model.device
     layers, hidden = model.config.num_hidden_layers + 1, model.config.hidden_size
     out = np.zeros((len(encodings), layers, hidden), dtype=np.float32)
     pad = model.config.pad_token_id
@@ -483,7 +483,7 @@ def cli(args) -> int:
         raise Unusable(f"{path}: no usable rows ({len(table.skipped)} skipped)")
     model, tokenizer = load_model_or_stop(args.model)
     log.info("%d occurrences of %d words on %s", len(table.rows), len({r.word.lower() for r in table.rows}),
-             next(model.parameters()).device)
+             model.device)
     analysis = analyse_table(model, tokenizer, table, model_name=args.model,
                              progress=lambda done, total: log.debug("%d/%d", done, total))
     for note in summary_messages(analysis, table):

@@ -10,6 +10,7 @@ from bert_core import BertModel, encode
 
 from . import attention, cpu_tuning, overview, polysemy, sentence_embeddings, syntax, tokens, walkthrough
 from .cli_support import load_model
+from .heads import parse_heads
 
 
 @st.cache_resource(max_entries=2, show_spinner="Loading the model…")
@@ -119,10 +120,10 @@ def head_overview(model_name: str, text_a: str, text_b: str):
 
 @st.cache_data(max_entries=32, show_spinner="Switching heads off…")
 def ablation(model_name: str, text_a: str, text_b: str, heads: str):
-    """(T,) cosine similarity per token with the "layer:head" list `heads` switched off."""
+    """(T,) cosine similarity per token with the heads of the list `heads` ("1-4,6-12") switched off."""
     model, enc = _encoded(model_name, text_a, text_b)
     config = model.config
-    switched_off = overview.parse_heads(heads, config.num_hidden_layers, config.num_attention_heads)
+    switched_off = parse_heads(heads, config.num_hidden_layers, config.num_attention_heads)
     return overview.ablation_similarity(model, enc, switched_off)
 
 

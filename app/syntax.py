@@ -35,6 +35,7 @@ from bert_core import DEFAULT_MODEL, encode_words
 from .batching import length_batches
 from .cli_support import Unusable, load_model_or_stop, write_json
 from .conllu import ConlluError, Problem, Sentence, Treebank, read_conllu
+from .heads import head_label
 from .wordlevel import most_attended, word_attention, word_ids_from_pieces, word_maps
 
 log = logging.getLogger(__name__)
@@ -78,7 +79,7 @@ def attention_targets(model, batch: Sequence[Prepared]) -> tuple[torch.Tensor, t
     [0]: for each word, the word it attends to most (dependent→head);
     [1]: for each word, the word that attends most to it (head→dependent). -1: no pieces/padding.
     """
-    device = next(model.parameters()).device
+    device = model.device
     T = max(len(p.input_ids) for p in batch)
     W = max(len(p.gold) for p in batch)
     input_ids = torch.zeros(len(batch), T, dtype=torch.long)
@@ -122,7 +123,7 @@ class ProbeResult:
             offset = int(self.baseline_hits[list(choose), :, r].sum(0).argmax())
             summary[relation] = {
                 "count": count,
-                "best_head": f"{layer + 1}-{head + 1}",
+                "best_head": head_label(layer, head),
                 "accuracy": float(hits[list(score), layer, head, r].sum() / count),
                 "baseline_offset": OFFSETS[offset],
                 "baseline_accuracy": float(self.baseline_hits[list(score), offset, r].sum() / count),
@@ -144,9 +145,9 @@ class ProbeResult:
                 for r, relation in enumerate(self.relations) if counts[r]}
 
     def heads_always_right(self, direction: int) -> dict[str, list[str]]:
-        """Per relation: the heads ("L-H", 1-based) that find the head of every one of its instances."""
+        """Per relation: the heads (written "L-H") that find the head of every one of its instances."""
         hits, counts = self.hits[direction].sum(0), self.counts.sum(0)
-        return {relation: [f"{layer + 1}-{head + 1}"
+        return {relation: [head_label(layer, head)
                            for layer, head in zip(*np.nonzero(hits[..., r] == counts[r]), strict=True)]
                 for r, relation in enumerate(self.relations) if counts[r]}
 
@@ -184,7 +185,7 @@ def probe(model, tokenizer, treebank: Treebank, *, model_name: str = DEFAULT_MOD
         else:
             prepared.append(ready)
     if cost_limit is None:
-        cost_limit = 2 ** 17 if next(model.parameters()).device.type == "cpu" else 2 ** 22
+        cost_limit = 2 ** 17 if model.device.type == "cpu" else 2 ** 22
     batches = length_batches([len(p.input_ids) for p in prepared], batch_size=MAX_BATCH, cost_limit=cost_limit)
     # a generator: the model runs on each batch only when score_targets comes to it
     batch_targets = ((batch, attention_targets(model, [prepared[i] for i in batch])) for batch in batches)
@@ -200,7 +201,7 @@ def score_targets(model, prepared: Sequence[Prepared],
     batch, indices into `prepared` and their targets (the model is only read for its shape and device)."""
     relations = _relation_order(prepared)
     R, L, H = len(relations), model.config.num_hidden_layers, model.config.num_attention_heads
-    device = next(model.parameters()).device
+    device = model.device
     column = {relation: r for r, relation in enumerate(relations)}
     # key of each scored word: half * R + relation; -1 when not scored
     keys = [[(i % 2) * R + column[rel] if head >= 0 else -1 for head, rel in zip(p.gold, p.relations, strict=True)]
