@@ -86,7 +86,7 @@ class AttentionView:
 
 def run_attention(model, tokenizer, text_a: str, text_b: str = "") -> AttentionRun:
     """Tokenize (truncating past 512 pieces, see Encoding.truncated) and run the model once."""
-    return AttentionRun(model, encode(tokenizer, text_a, text_b or None))
+    return AttentionRun(model, encode(tokenizer, text_a, text_b))
 
 
 def hide_special(weights: np.ndarray, special: list[bool], renormalize: bool) -> tuple[np.ndarray, list[int]]:

@@ -10,11 +10,12 @@ import io
 import unicodedata
 from dataclasses import dataclass
 
-from bert_core.align import max_pieces
+from bert_core.align import encode, max_pieces
 
 MAX_CHARS = 20_000          # longer text is cut before tokenizing (BERT reads 512 pieces anyway)
 MAX_SENTENCES = 1_000       # an uploaded file offers at most this many sentences
 TEXT_COLUMNS = ("sentence", "text")
+UNLIMITED = 2**31 - 1        # a max_length no input reaches: to count every piece before truncating
 _KEEP_AS_SPACE = {"\n", "\r", "\t", "\v", "\f", "\u2028", "\u2029", "\x85"}
 
 
@@ -71,7 +72,7 @@ def token_notices(tokenizer, text_a: str, text_b: str) -> list[Notice]:
     """Truncation (at the tokenizer's limit, as bert_core.encode does) and unknown pieces, in plain words."""
     notices = []
     max_length = max_pieces(tokenizer)
-    full = tokenizer(text_a, text_b or None, truncation=False)["input_ids"]
+    full = encode(tokenizer, text_a, text_b, max_length=UNLIMITED).input_ids
     if len(full) > max_length:
         notices.append(Notice("warning", f"The input is {len(full):,} word pieces long; BERT reads at most "
                                          f"{max_length}, so it was truncated to {max_length} (the end of the "

@@ -18,21 +18,25 @@ import csv
 import io
 import logging
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from bert_core import Encoding, encode
 
-from .batching import length_batches
 from .cli_support import Unusable, load_model_or_stop, write_json
+from .vectors import (
+    BATCH_SIZE,
+    Progress,
+    cosine_matrix,
+    mean_weights,
+    pool_hidden_states,
+    similarity_by_layer,
+    unit_rows,
+)
 
 log = logging.getLogger(__name__)
-
-Progress = Callable[[int, int], None]  # (done, total)
 
 # Presets of the compare page: a word and sentences that use it in different senses
 PRESETS: dict[str, list[str]] = {
@@ -48,11 +52,10 @@ PRESETS: dict[str, list[str]] = {
                "We drank cold water from a mountain spring.", "In spring the days get longer."],
 }
 REQUIRED_COLUMNS = ("word", "sentence")
-BATCH_SIZE = 32
 
 
 # ---------------------------------------------------------------------------------------------
-# Occurrences and pooling
+# Occurrences
 
 
 def find_occurrences(sentence: str, word: str) -> list[tuple[int, int]]:
@@ -69,57 +72,6 @@ def span_pieces(encoding: Encoding, start: int, end: int) -> tuple[int, ...]:
     empty if truncation cut them off."""
     return tuple(i for i, ((a, b), special) in enumerate(zip(encoding.offsets, encoding.special, strict=True))
                  if not special and a < end and b > start)
-
-
-def mean_weights(length: int, positions: tuple[int, ...]) -> np.ndarray:
-    """Pooling weights over a sequence: 1/n at each of the n positions, 0 elsewhere."""
-    weights = np.zeros(length, dtype=np.float32)
-    weights[list(positions)] = 1.0 / len(positions)
-    return weights
-
-
-def pool_hidden_states(model, encodings: list[Encoding], weights: list[np.ndarray], *, how: str = "mean",
-                       batch_size: int = BATCH_SIZE, progress: Progress | None = None) -> np.ndarray:
-    """(N, L+1, H) float32: for each encoding, its hidden states at every layer pooled over tokens.
-
-    how="mean": weighted sum with weights[i] (length of encoding i; e.g. 1/n over a word's pieces);
-    how="max": maximum over the tokens whose weight is > 0. Runs in padded batches sorted by
-    length on the model's device (the GPU when there is one); progress(done, total) after each batch.
-    """
-    if how not in ("mean", "max"):
-        raise ValueError(f"pooling must be 'mean' or 'max', not {how!r}")
-    device = model.device
-    layers, hidden = model.config.num_hidden_layers + 1, model.config.hidden_size
-    out = np.zeros((len(encodings), layers, hidden), dtype=np.float32)
-    pad = model.config.pad_token_id
-    done = 0
-    for rows in length_batches([len(e) for e in encodings], batch_size=batch_size):
-        T = max(len(encodings[i]) for i in rows)
-        ids = torch.full((len(rows), T), pad, dtype=torch.long)
-        types = torch.zeros((len(rows), T), dtype=torch.long)
-        mask = torch.zeros((len(rows), T), dtype=torch.long)
-        pool = torch.zeros((len(rows), T), dtype=torch.float32)
-        for b, i in enumerate(rows):
-            n = len(encodings[i])
-            ids[b, :n] = torch.tensor(encodings[i].input_ids)
-            types[b, :n] = torch.tensor(encodings[i].token_type_ids)
-            mask[b, :n] = 1
-            pool[b, :n] = torch.from_numpy(weights[i])
-        with torch.inference_mode():
-            result = model(ids.to(device), attention_mask=mask.to(device), token_type_ids=types.to(device),
-                           output_hidden_states=True)
-            states = torch.stack(result.hidden_states, dim=1).float()      # (B, L+1, T, H)
-            pool = pool.to(device)
-            if how == "mean":
-                pooled = torch.einsum("blth,bt->blh", states, pool)        # (B, L+1, H)
-            else:  # max over the tokens with weight > 0: the others can never win
-                lowest = torch.finfo(states.dtype).min
-                pooled = states.masked_fill((pool <= 0)[:, None, :, None], lowest).amax(dim=2)
-        out[rows] = pooled.cpu().numpy()
-        done += len(rows)
-        if progress is not None:
-            progress(done, len(encodings))
-    return out
 
 
 @dataclass(frozen=True)
@@ -162,18 +114,6 @@ def static_vectors(model, targets: list[Target]) -> np.ndarray:
 # Similarities
 
 
-def cosine_matrix(vectors: np.ndarray) -> np.ndarray:
-    """(n, n) cosine similarities between the rows of (n, H)."""
-    v = np.asarray(vectors, dtype=np.float64)
-    unit = v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-12)
-    return unit @ unit.T
-
-
-def similarity_by_layer(vectors: np.ndarray) -> np.ndarray:
-    """(L+1, n, n): the cosine matrix at every layer of (n, L+1, H) word vectors."""
-    return np.stack([cosine_matrix(vectors[:, layer]) for layer in range(vectors.shape[1])])
-
-
 @dataclass(frozen=True)
 class Vocabulary:
     """The model's INPUT word-embedding rows (embeddings.word_embeddings.weight) scaled to unit
@@ -185,7 +125,7 @@ class Vocabulary:
 
 def vocabulary(model, tokenizer) -> Vocabulary:
     table = model.embeddings.word_embeddings.weight.detach().float().cpu().numpy()
-    unit = table / np.maximum(np.linalg.norm(table, axis=1, keepdims=True), 1e-12)
+    unit = unit_rows(table)
     tokens = tokenizer.convert_ids_to_tokens(list(range(len(table))))
     ordinary = np.array([not (tok.startswith("[") and tok.endswith("]")) for tok in tokens])
     return Vocabulary(unit, tokens, ordinary)
@@ -427,40 +367,6 @@ def summary_messages(analysis: SenseAnalysis, table: Table) -> list[str]:
         if single:
             notes.append(f"one sense only, so no sense accuracy for: {', '.join(single)}")
     return notes
-
-
-# ---------------------------------------------------------------------------------------------
-# Projections
-
-
-class ProjectionError(ValueError):
-    pass
-
-
-def project(points: np.ndarray, method: str = "pca", dims: int = 2, random_state: int = 0) -> np.ndarray:
-    """(n, dims) coordinates of (n, H) points by PCA or UMAP (cosine metric, fixed random_state).
-
-    UMAP needs at least 5 points (ProjectionError otherwise); PCA works from one point, padding
-    with zeros the dimensions that fewer points cannot span.
-    """
-    n = len(points)
-    if method == "umap":
-        if n < 5:
-            raise ProjectionError(f"UMAP needs at least 5 points, there are {n}")
-        import umap  # slow to import (numba): only when asked for
-
-        reducer = umap.UMAP(n_components=dims, n_neighbors=min(15, n - 1), metric="cosine",
-                            random_state=random_state, n_jobs=1, init="spectral" if n > dims + 1 else "random")
-        return reducer.fit_transform(np.asarray(points, dtype=np.float32)).astype(np.float64)
-    if method != "pca":
-        raise ValueError(f"projection must be 'pca' or 'umap', not {method!r}")
-    centered = np.asarray(points, dtype=np.float64) - np.mean(points, axis=0)
-    _, _, components = np.linalg.svd(centered, full_matrices=False)
-    # Fix each axis's sign (its largest loading positive) so the picture does not flip between runs
-    top = components[:dims]
-    signs = np.sign(top[np.arange(len(top)), np.abs(top).argmax(axis=1)])
-    coords = centered @ (top * np.where(signs == 0, 1, signs)[:, None]).T
-    return np.pad(coords, ((0, 0), (0, dims - coords.shape[1])))
 
 
 # ---------------------------------------------------------------------------------------------

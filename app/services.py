@@ -8,7 +8,7 @@ import streamlit as st
 
 from bert_core import BertModel, encode
 
-from . import attention, cpu_tuning, overview, polysemy, sentence_embeddings, syntax, tokens, walkthrough
+from . import attention, cpu_tuning, overview, polysemy, sentence_embeddings, syntax, tokens, vectors, walkthrough
 from .cli_support import load_model
 from .heads import parse_heads
 
@@ -58,8 +58,8 @@ def vocabulary(model_name: str) -> polysemy.Vocabulary:
 
 @st.cache_data(max_entries=32, show_spinner="Projecting…")
 def projection(digest: str, model_name: str, subset: str, layer: int, method: str, dims: int, _points):
-    """polysemy.project of the points `subset` (a word, a pooling) picks from the data `digest` names."""
-    return polysemy.project(_points, method, dims)
+    """vectors.project of the points `subset` (a word, a pooling) picks from the data `digest` names."""
+    return vectors.project(_points, method, dims)
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
@@ -77,7 +77,7 @@ def sentence_vectors(sentences: tuple[str, ...], pooling: str, model_name: str):
 def _encoded(model_name: str, text_a: str, text_b: str):
     """(model, Encoding) of the sentences; cheap, so not cached itself."""
     model, tokenizer = get_model(model_name)
-    return model, encode(tokenizer, text_a, text_b or None)
+    return model, encode(tokenizer, text_a, text_b)
 
 
 @st.cache_data(max_entries=16, show_spinner="Running the model…")

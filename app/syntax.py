@@ -32,7 +32,7 @@ import torch
 
 from bert_core import DEFAULT_MODEL, encode_words
 
-from .batching import length_batches
+from .batching import length_batches, pad_rows, padded_inputs
 from .cli_support import Unusable, load_model_or_stop, write_json
 from .conllu import ConlluError, Problem, Sentence, Treebank, read_conllu
 from .heads import head_label
@@ -80,16 +80,12 @@ def attention_targets(model, batch: Sequence[Prepared]) -> tuple[torch.Tensor, t
     [1]: for each word, the word that attends most to it (head→dependent). -1: no pieces/padding.
     """
     device = model.device
-    T = max(len(p.input_ids) for p in batch)
     W = max(len(p.gold) for p in batch)
-    input_ids = torch.zeros(len(batch), T, dtype=torch.long)
-    word_ids = torch.full((len(batch), T), -1, dtype=torch.long)
-    for row, prepared in enumerate(batch):
-        input_ids[row, :len(prepared.input_ids)] = prepared.input_ids
-        word_ids[row, :len(prepared.word_ids)] = prepared.word_ids
-    attention_mask = (torch.arange(T) < torch.tensor([len(p.input_ids) for p in batch])[:, None]).long()
-    out = model(input_ids.to(device), attention_mask=attention_mask.to(device), output_attentions=True)
-    maps = word_maps(word_ids.to(device), W)
+    input_ids, attention_mask, token_type_ids = padded_inputs([p.input_ids for p in batch],
+                                                              pad_token_id=model.config.pad_token_id, device=device)
+    word_ids = pad_rows([p.word_ids for p in batch], -1).to(device)            # padding belongs to no word
+    out = model(input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids, output_attentions=True)
+    maps = word_maps(word_ids, W)
     to_head, to_dependent = [], []
     for layer_attention in out.attentions:                         # (B, nh, T, T)
         words = word_attention(layer_attention.float(), maps)      # (B, nh, W, W)

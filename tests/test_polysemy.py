@@ -11,6 +11,7 @@ import torch
 from app import polysemy
 from app.__main__ import main
 from app.sentence_embeddings import sentence_embeddings
+from app.vectors import cosine_matrix, similarity_by_layer
 from bert_core import DEFAULT_MODEL, default_checkpoint, encode
 
 # ------------------------------------------------------------------------------------------------
@@ -155,7 +156,7 @@ def test_nearest_neighbour_ties_go_to_the_earliest_row():
     vectors = np.array([[[1.0, 0.0]], [[1.0, 0.0]], [[0.0, 1.0]]])
     layers, _ = polysemy.sense_scores(vectors, ["w", "w", "w"], ["x", "y", "x"])
     assert layers[0]["accuracy"] == pytest.approx(1 / 3)
-    assert list(polysemy.loo_nearest_neighbours(polysemy.cosine_matrix(vectors[:, 0]))) == [1, 0, 0]
+    assert list(polysemy.loo_nearest_neighbours(cosine_matrix(vectors[:, 0]))) == [1, 0, 0]
     # Swap the first two rows: now the earliest tied row has the other sense and row 2 is wrong too.
     layers, _ = polysemy.sense_scores(vectors, ["w", "w", "w"], ["y", "x", "x"])
     assert layers[0]["accuracy"] == 0
@@ -297,9 +298,9 @@ def test_cli_exits_2_when_the_json_cannot_be_written(tmp_path, caplog):
 def test_python_pet_and_python_language_drift_apart_in_the_top_layers(default_model):
     model, tokenizer = default_model
     targets = [polysemy.locate(tokenizer, s, "Python") for s in ("I love my pet Python", "I love coding in Python")]
-    similarity = polysemy.similarity_by_layer(polysemy.word_vectors(model, targets))[:, 0, 1]
+    similarity = similarity_by_layer(polysemy.word_vectors(model, targets))[:, 0, 1]
     assert similarity[-1] < similarity[0] and similarity[-2] < similarity[0]
-    static = polysemy.cosine_matrix(polysemy.static_vectors(model, targets))
+    static = cosine_matrix(polysemy.static_vectors(model, targets))
     assert static[0, 1] == pytest.approx(1.0)       # a static table gives the same vector in both
 
 
@@ -324,27 +325,3 @@ def test_mean_pooling_matches_sentence_transformers_recipe(default_model):
         np.testing.assert_allclose(mean[i, -1], last.mean(0), atol=2e-5)   # every unpadded token, specials too
         np.testing.assert_allclose(cls[i, -1], last[0], atol=2e-5)
         np.testing.assert_allclose(top[i, -1], last.max(0), atol=2e-5)
-
-
-# ------------------------------------------------------------------------------------------------
-# Projections
-
-
-def test_pca_handles_few_points_and_umap_refuses_under_five():
-    points = np.random.default_rng(1).normal(size=(2, 8))
-    coords = polysemy.project(points, "pca", 3)
-    assert coords.shape == (2, 3) and np.allclose(coords[:, 1:], 0) and coords[0, 0] == pytest.approx(-coords[1, 0])
-    assert abs(coords[0, 0]) == pytest.approx(np.linalg.norm(points[0] - points[1]) / 2)
-    assert polysemy.project(points[:1], "pca", 2).tolist() == [[0.0, 0.0]]
-    with pytest.raises(polysemy.ProjectionError, match="at least 5"):
-        polysemy.project(points, "umap", 2)
-
-
-@pytest.mark.slow
-def test_umap_is_reproducible_and_separates_clusters():
-    rng = np.random.default_rng(2)
-    points = np.concatenate([rng.normal(size=(20, 16)) + 8, rng.normal(size=(20, 16)) - 8])
-    first, second = polysemy.project(points, "umap", 3), polysemy.project(points, "umap", 3)
-    assert first.shape == (40, 3) and np.array_equal(first, second)
-    gap = np.linalg.norm(first[:20].mean(0) - first[20:].mean(0))
-    assert gap > 3 * max(first[:20].std(0).max(), first[20:].std(0).max())
