@@ -15,7 +15,6 @@ the CLI (`python -m app polysemy`) calls them directly, so both show the same nu
 from __future__ import annotations
 
 import csv
-import io
 import logging
 import re
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ import numpy as np
 
 from bert_core import Encoding, encode
 
+from . import inputs
 from .cli_support import Unusable, load_model_or_stop, write_json
 from .vectors import (
     BATCH_SIZE,
@@ -216,13 +216,6 @@ def sense_scores(vectors: np.ndarray, words: list[str], senses: list[str] | None
 # The table
 
 
-# csv limits a field to 131,072 characters by default, and the limit is process-wide: it is
-# raised once, on import, rather than on every read, so that a very long sentence is read as a
-# row like any other (and skipped by line if its word lies beyond 512 pieces), not as malformed CSV.
-FIELD_SIZE_LIMIT = 10_000_000
-csv.field_size_limit(FIELD_SIZE_LIMIT)
-
-
 class TableError(ValueError):
     """A table that cannot be read at all (the message says why and what to do)."""
 
@@ -248,19 +241,6 @@ class Table:
     has_senses: bool
 
 
-def _decode(data: bytes) -> str:
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise TableError("the file is UTF-16; save it as UTF-8 (CSV UTF-8 or plain TSV)")
-    if b"\x00" in data[:4096]:
-        raise TableError("the file is binary (it contains NUL bytes), not a CSV/TSV text table")
-    # Undecodable bytes become lone surrogates, so the rows that hold them can be skipped by line
-    return data.decode("utf-8-sig", errors="surrogateescape")
-
-
-def _has_undecodable(text: str) -> bool:
-    return any("\udc80" <= ch <= "\udcff" for ch in text)
-
-
 def read_table(data: bytes, name: str = "") -> Table:
     """Parse a CSV/TSV table (columns word, sentence and optionally sense, named in a header).
 
@@ -268,21 +248,19 @@ def read_table(data: bytes, name: str = "") -> Table:
     Rows that cannot be used are skipped with their line number and the reason: wrong number of
     fields, not UTF-8, an empty cell, the word not occurring in its sentence as a whole word.
     """
-    text = _decode(data)
-    if not text.strip():
-        raise TableError("the file is empty")
-    header_line = text.splitlines()[0]
-    if _has_undecodable(header_line):
+    try:
+        text = inputs.upload_text(data)
+    except inputs.UploadError as err:
+        raise TableError(str(err)) from err
+    if inputs.undecodable_at(text.splitlines()[0]) is not None:
         raise TableError("the header is not UTF-8 text; save the file as UTF-8")
-    delimiter = "\t" if name.lower().endswith(".tsv") or "\t" in header_line else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    reader, delimiter = inputs.table_reader(text, name)
     header = [h.strip().lower() for h in next(reader)]
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
     if missing:
-        kind = "tab" if delimiter == "\t" else "comma"
-        raise TableError(f"missing column(s) {', '.join(missing)}: the header ({kind}-separated) has "
-                         f"{', '.join(repr(h) for h in header) or 'nothing'}; it needs word, sentence "
-                         "and optionally sense")
+        raise TableError(f"missing column(s) {', '.join(missing)}: the header ({inputs.DELIMITERS[delimiter]}-"
+                         f"separated) has {', '.join(repr(h) for h in header) or 'nothing'}; it needs word, "
+                         "sentence and optionally sense")
     column = {name: header.index(name) for name in ("word", "sense", "sentence") if name in header}
     has_senses = "sense" in column
     rows, skipped = [], []
@@ -300,7 +278,7 @@ def read_table(data: bytes, name: str = "") -> Table:
         reason = None
         if len(fields) != len(header):
             reason = f"has {len(fields)} fields, the header has {len(header)}"
-        elif any(_has_undecodable(f) for f in fields):
+        elif any(inputs.undecodable_at(f) is not None for f in fields):
             reason = "not valid UTF-8 text"
         else:
             word, sentence = fields[column["word"]].strip(), fields[column["sentence"]].strip()

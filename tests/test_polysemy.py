@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from app import polysemy
+from app import inputs, polysemy
 from app.__main__ import main
 from app.sentence_embeddings import sentence_embeddings
 from app.vectors import cosine_matrix, similarity_by_layer
@@ -108,6 +108,19 @@ def test_table_skips_bad_rows_with_their_line_numbers_and_keeps_the_rest():
     assert sorted(reasons) == [3, 4, 5, 6, 8]
     assert "does not occur" in reasons[3] and "fields" in reasons[4] and "empty" in reasons[5]
     assert "sense" in reasons[6] and "UTF-8" in reasons[8]
+
+
+def test_table_reads_semicolons_like_every_other_upload():
+    data = b"word;sense;sentence\nbank;money;The bank, closed.\nbank;river;\"The bank; the river\"\n"
+    table = polysemy.read_table(data, "semicolons.csv")
+    assert not table.skipped and table.has_senses
+    assert table.rows == [polysemy.Row(2, "bank", "money", "The bank, closed."),
+                          polysemy.Row(3, "bank", "river", "The bank; the river")]
+    rows, columns, _ = inputs.read_csv(data.decode(), "semicolons.csv")     # the sidebar's reading agrees
+    assert columns == ["word", "sense", "sentence"]
+    assert [r["sentence"] for r in rows] == [r.sentence for r in table.rows]
+    with pytest.raises(polysemy.TableError, match="semicolon-separated"):
+        polysemy.read_table(b"word;text\nbank;the bank\n", "t.csv")
 
 
 @pytest.mark.parametrize("data, message", [
