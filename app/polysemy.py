@@ -1,13 +1,14 @@
 """Contextual word vectors: the same word in different sentences, and word senses across layers.
 
-Conventions (fixed by issue 4; the pages and the README state them):
+Conventions (the pages and the README state them too):
 - The target is the first whole-word, case-insensitive occurrence of the word in the sentence
   (the compare page lets the user pick another occurrence).
 - A word's vector at a layer is the mean of the hidden states of its word pieces; layer 0 is the
   embedding output (token + segment + position, after LayerNorm), layers 1…L the encoder layers.
 - Sense separation is leave-one-out 1-nearest-neighbour accuracy by cosine among the occurrences
   of the same word (grouped case-insensitively); ties go to the earliest row of the table.
-- The table is CSV or TSV with a header naming the columns word, sense (optional), sentence.
+- The table is CSV (comma, semicolon or tab separated; app/inputs.py reads every upload) with a
+  header naming the columns word, sense (optional), sentence.
 
 Everything here is plain functions on numpy arrays and our BertModel; the pages cache them and
 the CLI (`python -m app polysemy`) calls them directly, so both show the same numbers.
@@ -18,14 +19,12 @@ import csv
 import logging
 import re
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from bert_core import Encoding, encode
 
 from . import inputs
-from .cli_support import Unusable, load_model_or_stop, write_json
 from .vectors import (
     BATCH_SIZE,
     Progress,
@@ -52,6 +51,7 @@ PRESETS: dict[str, list[str]] = {
                "We drank cold water from a mountain spring.", "In spring the days get longer."],
 }
 REQUIRED_COLUMNS = ("word", "sentence")
+REPORT_EVERY = 200  # rows tokenized between two progress reports
 
 
 # ---------------------------------------------------------------------------------------------
@@ -316,15 +316,21 @@ class SenseAnalysis:
 
 
 def analyse_table(model, tokenizer, table: Table, *, model_name: str, batch_size: int = BATCH_SIZE,
-                  progress: Progress | None = None) -> SenseAnalysis:
+                  progress: Progress | None = None, tokenize_progress: Progress | None = None) -> SenseAnalysis:
+    """Vectors and scores of a table's rows. tokenize_progress(done, total) follows the tokenizing,
+    row by row; progress(done, total) then the model's batches."""
     rows, targets, skipped = [], [], list(table.skipped)
-    for row in table.rows:
+    if tokenize_progress is not None:
+        tokenize_progress(0, len(table.rows))
+    for done, row in enumerate(table.rows, start=1):
         target = locate(tokenizer, row.sentence, row.word)
         if target is None:
             skipped.append(Skipped(row.line, "the word lies beyond the model's 512-word-piece limit"))
-            continue
-        rows.append(row)
-        targets.append(target)
+        else:
+            rows.append(row)
+            targets.append(target)
+        if tokenize_progress is not None and (done % REPORT_EVERY == 0 or done == len(table.rows)):
+            tokenize_progress(done, len(table.rows))
     skipped.sort(key=lambda s: s.line)
     if not rows:
         return SenseAnalysis(model_name, [], skipped, np.zeros((0, model.config.num_hidden_layers + 1,
@@ -345,35 +351,3 @@ def summary_messages(analysis: SenseAnalysis, table: Table) -> list[str]:
         if single:
             notes.append(f"one sense only, so no sense accuracy for: {', '.join(single)}")
     return notes
-
-
-# ---------------------------------------------------------------------------------------------
-# Command line
-
-
-def cli(args) -> int:
-    """python -m app polysemy --data FILE [--model NAME_OR_PATH] --json OUT.json
-    (raises cli_support.Unusable for a file, model or output path it cannot use: exit status 2)"""
-    path = Path(args.data)
-    try:
-        table = read_table(path.read_bytes(), path.name)
-    except OSError as err:
-        raise Unusable(f"cannot read {path}: {err}") from err
-    except TableError as err:
-        raise Unusable(f"{path}: {err}") from err
-    for skip in table.skipped:
-        log.warning("%s line %d skipped: %s", path.name, skip.line, skip.reason)
-    if not table.rows:
-        raise Unusable(f"{path}: no usable rows ({len(table.skipped)} skipped)")
-    model, tokenizer = load_model_or_stop(args.model)
-    log.info("%d occurrences of %d words on %s", len(table.rows), len({r.word.lower() for r in table.rows}),
-             model.device)
-    analysis = analyse_table(model, tokenizer, table, model_name=args.model,
-                             progress=lambda done, total: log.debug("%d/%d", done, total))
-    for note in summary_messages(analysis, table):
-        log.warning("%s", note)
-    write_json(args.json, analysis.to_json())
-    top = analysis.layers[-1]["accuracy"] if analysis.layers else None
-    log.info("wrote %s: %d items, %d skipped, top-layer 1-NN sense accuracy %s", args.json, len(analysis.rows),
-             len(analysis.skipped), "n/a" if top is None else f"{top:.3f}")
-    return 0

@@ -25,7 +25,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -33,8 +32,7 @@ import torch
 from bert_core import DEFAULT_MODEL, encode_words
 
 from .batching import length_batches, pad_rows, padded_inputs
-from .cli_support import Unusable, load_model_or_stop, write_json
-from .conllu import ConlluError, Problem, Sentence, Treebank, read_conllu
+from .conllu import ConlluError, Problem, Sentence, Treebank
 from .heads import head_label
 from .wordlevel import most_attended, word_attention, word_ids_from_pieces, word_maps
 
@@ -204,6 +202,8 @@ def score_targets(model, prepared: Sequence[Prepared],
             for i, p in enumerate(prepared)]
     hits = torch.zeros(2, L * H, 2 * R, dtype=torch.long, device=device)
     done = 0
+    if progress is not None:
+        progress(0, len(prepared))
     for batch, targets in batch_targets:                                           # 2 × (B, L, nh, W)
         W = targets[0].shape[-1]
         gold = torch.tensor([prepared[i].gold + [-1] * (W - len(prepared[i].gold)) for i in batch], device=device)
@@ -310,26 +310,3 @@ def parse_lines(nlp, text: str, max_sentences: int | None = None) -> Treebank:
             del treebank.sentences[max_sentences:]
             break
     return treebank
-
-
-# --- command line ---------------------------------------------------------------------------------
-
-def cli(args) -> int:
-    """python -m app probe --conllu FILE [--model NAME_OR_PATH] [--max-sentences N] --json OUT.json
-    (raises cli_support.Unusable for a file, model or output path it cannot use: exit status 2)"""
-    path = Path(args.conllu)
-    try:
-        treebank = read_conllu(path.read_bytes(), max_sentences=args.max_sentences)
-    except (OSError, ConlluError) as err:
-        raise Unusable(f"{path}: {err}") from err
-    for problem in treebank.problems:
-        log.warning("%s: %s (sentence skipped)", path, problem)
-    if not treebank.sentences:
-        raise Unusable(f"{path}: no valid sentence to analyse")
-    model, tokenizer = load_model_or_stop(args.model)
-    result = probe(model, tokenizer, treebank, model_name=args.model)
-    for note in result.notes[len(treebank.problems):]:
-        log.warning("%s: %s", path, note)
-    write_json(args.json, result.to_json())
-    log.info("%s: %d sentences analysed, %d skipped → %s", path, result.sentences, result.skipped, args.json)
-    return 0

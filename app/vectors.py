@@ -33,6 +33,8 @@ def pool_hidden_states(model, encodings: list, weights: list[np.ndarray], *, how
     device = model.device
     out = np.zeros((len(encodings), model.config.num_hidden_layers + 1, model.config.hidden_size), dtype=np.float32)
     done = 0
+    if progress is not None:
+        progress(0, len(encodings))
     for rows in length_batches([len(e) for e in encodings], batch_size=batch_size):
         ids, mask, types = padded_inputs([encodings[i].input_ids for i in rows],
                                          [encodings[i].token_type_ids for i in rows],
