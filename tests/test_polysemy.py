@@ -338,3 +338,16 @@ def test_mean_pooling_matches_sentence_transformers_recipe(default_model):
         np.testing.assert_allclose(mean[i, -1], last.mean(0), atol=2e-5)   # every unpadded token, specials too
         np.testing.assert_allclose(cls[i, -1], last[0], atol=2e-5)
         np.testing.assert_allclose(top[i, -1], last.max(0), atol=2e-5)
+
+
+def test_a_large_table_reports_its_tokenizing_then_its_batches(default_model):
+    model, tokenizer = default_model
+    rows = "".join(f"bank\t{'money' if i % 2 else 'river'}\tThe bank {i}.\n" for i in range(450))
+    table = polysemy.read_table(f"word\tsense\tsentence\n{rows}".encode(), "t.tsv")
+    tokenized, embedded = [], []
+    polysemy.analyse_table(model, tokenizer, table, model_name="m", batch_size=200,
+                           tokenize_progress=lambda done, total: tokenized.append((done, total)),
+                           progress=lambda done, total: embedded.append((done, total, len(tokenized))))
+    assert tokenized == [(0, 450), (200, 450), (400, 450), (450, 450)]
+    assert [(done, total) for done, total, _ in embedded] == [(0, 450), (200, 450), (400, 450), (450, 450)]
+    assert all(seen == 4 for *_, seen in embedded)                     # the model runs after the tokenizing
