@@ -11,8 +11,8 @@ from streamlit.testing.v1 import AppTest
 
 from app import polysemy
 from app.__main__ import main
+from bench.browser import streamlit_server
 from bert_core import BertModel
-from tests.browser import streamlit_server
 from tests.conftest import ROOT
 
 PORT = 8513
