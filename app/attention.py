@@ -36,8 +36,7 @@ class AttentionRun:
     The forward runs the fused attention kernel and keeps each layer's input; a layer's attention
     is computed from its input the first time it is asked for (BertModel.attention_probabilities,
     equal to the forward's own up to float rounding). A page that shows one layer (the head view)
-    does not wait for the other layers' T×T maps: at 512 tokens on 1 CPU thread the forward with
-    every map took 0.42 s, this one and layer 1 0.29 s.
+    does not wait for the other layers' T×T maps (bench/RESULTS.md has the figures).
     """
 
     def __init__(self, model, encoding: Encoding):

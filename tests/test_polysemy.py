@@ -1,4 +1,4 @@
-"""Word vectors, occurrences, table reading, sense scores and the polysemy CLI (issue 4)."""
+"""Word vectors, occurrences, table reading, sense scores and the polysemy CLI."""
 from __future__ import annotations
 
 import json
