@@ -16,7 +16,6 @@ the CLI (`python -m app polysemy`) calls them directly, so both show the same nu
 from __future__ import annotations
 
 import csv
-import logging
 import re
 from dataclasses import dataclass
 
@@ -34,8 +33,6 @@ from .vectors import (
     similarity_by_layer,
     unit_rows,
 )
-
-log = logging.getLogger(__name__)
 
 # Presets of the compare page: a word and sentences that use it in different senses
 PRESETS: dict[str, list[str]] = {

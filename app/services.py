@@ -12,6 +12,7 @@ from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ct
 from bert_core import BertModel, encode
 
 from . import attention, cpu_tuning, overview, polysemy, sentence_embeddings, syntax, tokens, vectors, walkthrough
+from .conllu import read_conllu
 from .heads import parse_heads
 from .models import load_model
 
@@ -182,7 +183,7 @@ def syntax_corpus(model_name: str, kind: str, digest: str, max_sentences: int, _
     if kind == "text":
         treebank = syntax.parse_lines(get_parser(), _data.decode("utf-8"), max_sentences)
     else:
-        treebank = syntax.read_conllu(_data, max_sentences)
+        treebank = read_conllu(_data, max_sentences)
     model, tokenizer = get_model(model_name)
     bar, progress = _progress_bar("Running the probe:")
     result = syntax.probe(model, tokenizer, treebank, model_name=model_name, progress=progress)

@@ -22,7 +22,6 @@ most. Conventions (stated the same way on the pages and in the README):
 """
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
@@ -35,8 +34,6 @@ from .batching import length_batches, pad_rows, padded_inputs
 from .conllu import ConlluError, Problem, Sentence, Treebank
 from .heads import head_label
 from .wordlevel import most_attended, word_attention, word_ids_from_pieces, word_maps
-
-log = logging.getLogger(__name__)
 
 MAX_PIECES = 510
 EXCLUDED_RELATIONS = ("root", "punct")
