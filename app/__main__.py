@@ -3,44 +3,169 @@
     python -m app polysemy --data FILE.tsv [--model NAME_OR_PATH] --json OUT.json
     python -m app probe --conllu FILE [--model NAME_OR_PATH] [--max-sentences N] --json OUT.json
 
-Exit status: 0 when the JSON is written; 2, with a message, for an input file, model or output path
-that cannot be used (as argparse does for bad arguments).
+Exit status: 0 when the JSON is written; 2, with a one-line message, for arguments that cannot be
+used (argparse's own rule, also for a count such as --max-sentences 0) and for an input file, model
+or output path that cannot be used. Progress bars and messages go to stderr, the results to the JSON
+file. Everything command-line lives here; the analyses are plain functions in app/.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
 import logging
 import sys
+from collections.abc import Iterator
+from pathlib import Path
 
-from app.cli_support import EXIT_UNUSABLE, Unusable
-from bert_core import DEFAULT_MODEL
+from bert_core import DEFAULT_MODEL, CheckpointError
+
+from . import cpu_tuning, polysemy, syntax
+from .conllu import ConlluError, read_conllu
+from .models import load_model
+from .vectors import Progress
+
+EXIT_UNUSABLE = 2
+log = logging.getLogger("app")
 
 
-def main(argv: list[str] | None = None) -> int:
+class Unusable(Exception):
+    """Something the command cannot use; the message says what and why, naming the file."""
+
+
+def positive_int(text: str) -> int:
+    """argparse type for a count: a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not a positive number (give 1 or more)")
+    return value
+
+
+def read_input(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as err:
+        raise Unusable(f"cannot read {path}: {err}") from err
+
+
+def load_model_or_stop(name_or_path: str):
+    """(model, tokenizer), or Unusable with the reason when the checkpoint cannot be loaded."""
+    with progress_bar(f"downloading {name_or_path}", "B") as downloaded:
+        try:
+            return load_model(name_or_path, download_progress=downloaded)
+        except (CheckpointError, ValueError, OSError, RuntimeError) as err:
+            raise Unusable(f"cannot load the model {name_or_path!r}: {err}") from err
+
+
+def write_json(path: str | Path, data: dict) -> None:
+    """Write `data` as indented UTF-8 JSON; Unusable when the path cannot be written."""
+    try:
+        Path(path).write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+    except OSError as err:
+        raise Unusable(f"cannot write {path}: {err}") from err
+
+
+@contextlib.contextmanager
+def progress_bar(description: str, unit: str) -> Iterator[Progress]:
+    """A progress callback (done, total) drawn as a bar on stderr from its first report on (into a
+    log file too: a person waiting on a long run wants to see it move). The bar closes when done
+    reaches total, so stages follow each other line by line; a later report opens a new one."""
+    from tqdm import tqdm
+
+    bar = None
+
+    def report(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None or bar.disable:  # tqdm disables a bar it has closed
+            bar = tqdm(desc=description, total=total, unit=unit, unit_scale=unit == "B", file=sys.stderr,
+                       dynamic_ncols=True)
+        bar.total = total
+        bar.update(done - bar.n)
+        if done >= total:
+            bar.close()
+
+    try:
+        yield report
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def run_polysemy(args) -> int:
+    path = Path(args.data)
+    try:
+        table = polysemy.read_table(read_input(path), path.name)
+    except polysemy.TableError as err:
+        raise Unusable(f"{path}: {err}") from err
+    for skip in table.skipped:
+        log.warning("%s line %d skipped: %s", path.name, skip.line, skip.reason)
+    if not table.rows:
+        raise Unusable(f"{path}: no usable rows ({len(table.skipped)} skipped)")
+    model, tokenizer = load_model_or_stop(args.model)
+    log.info("%d occurrences of %d words on %s", len(table.rows), len({r.word.lower() for r in table.rows}),
+             model.device)
+    with progress_bar("tokenizing", "rows") as tokenized, progress_bar("word vectors", "rows") as embedded:
+        analysis = polysemy.analyse_table(model, tokenizer, table, model_name=args.model, progress=embedded,
+                                          tokenize_progress=tokenized)
+    for note in polysemy.summary_messages(analysis, table):
+        log.warning("%s", note)
+    write_json(args.json, analysis.to_json())
+    top = analysis.layers[-1]["accuracy"] if analysis.layers else None
+    log.info("wrote %s: %d items, %d skipped, top-layer 1-NN sense accuracy %s", args.json, len(analysis.rows),
+             len(analysis.skipped), "n/a" if top is None else f"{top:.3f}")
+    return 0
+
+
+def run_probe(args) -> int:
+    path = Path(args.conllu)
+    try:
+        treebank = read_conllu(read_input(path), max_sentences=args.max_sentences)
+    except ConlluError as err:
+        raise Unusable(f"{path}: {err}") from err
+    for problem in treebank.problems:
+        log.warning("%s: %s (sentence skipped)", path, problem)
+    if not treebank.sentences:
+        raise Unusable(f"{path}: no valid sentence to analyse")
+    model, tokenizer = load_model_or_stop(args.model)
+    with progress_bar("probe", "sentences") as progress:
+        result = syntax.probe(model, tokenizer, treebank, model_name=args.model, progress=progress)
+    for note in result.notes[len(treebank.problems):]:
+        log.warning("%s: %s", path, note)
+    write_json(args.json, result.to_json())
+    log.info("%s: %d sentences analysed, %d skipped → %s", path, result.sentences, result.skipped, args.json)
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m app", description="BERT Explorer analyses, headless.")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    polysemy = commands.add_parser("polysemy", help="word senses across layers (1-NN sense accuracy)")
-    polysemy.add_argument("--data", required=True, help="CSV/TSV with columns word, sense (optional), sentence")
-    polysemy.add_argument("--model", default=DEFAULT_MODEL, help="checkpoint folder or hub id")
-    polysemy.add_argument("--json", required=True, help="where to write the results")
+    words = commands.add_parser("polysemy", help="word senses across layers (1-NN sense accuracy)")
+    words.add_argument("--data", required=True, help="CSV/TSV with columns word, sense (optional), sentence")
+    words.add_argument("--model", default=DEFAULT_MODEL, help="checkpoint folder or hub id")
+    words.add_argument("--json", required=True, help="where to write the results")
+    words.set_defaults(run=run_polysemy)
 
     probe = commands.add_parser("probe", help="syntactic heads on a CoNLL-U treebank (Clark et al. 2019)")
     probe.add_argument("--conllu", required=True, help="CoNLL-U file with gold trees")
     probe.add_argument("--model", default=DEFAULT_MODEL, help="checkpoint folder or hub id")
-    probe.add_argument("--max-sentences", type=int, default=None, help="analyse only the first N sentences")
+    probe.add_argument("--max-sentences", type=positive_int, default=None, help="analyse only the first N sentences")
     probe.add_argument("--json", required=True, help="where to write the results")
+    probe.set_defaults(run=run_probe)
+    return parser
 
-    args = parser.parse_args(argv)
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    if args.command == "polysemy":
-        from app.polysemy import cli
-    else:
-        from app.syntax import cli
+    cpu_tuning.tune_process(leave_free=0)  # headless: every core is the model's
     try:
-        return cli(args)
+        return args.run(args)
     except Unusable as err:
-        logging.getLogger("app").error("%s", err)
+        log.error("%s", err)
         return EXIT_UNUSABLE
 
 

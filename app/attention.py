@@ -36,14 +36,13 @@ class AttentionRun:
     The forward runs the fused attention kernel and keeps each layer's input; a layer's attention
     is computed from its input the first time it is asked for (BertModel.attention_probabilities,
     equal to the forward's own up to float rounding). A page that shows one layer (the head view)
-    does not wait for the other layers' T×T maps: at 512 tokens on 1 CPU thread the forward with
-    every map took 0.42 s, this one and layer 1 0.29 s.
+    does not wait for the other layers' T×T maps (bench/RESULTS.md has the figures).
     """
 
     def __init__(self, model, encoding: Encoding):
         self.encoding = encoding
         self._model = model
-        inputs = encoding.to_tensors(next(model.parameters()).device)
+        inputs = encoding.to_tensors(model.device)
         with torch.inference_mode():
             out = model(**inputs, output_hidden_states=True)
         self._layer_inputs = out.hidden_states[:-1]     # layer i reads hidden_states[i]
@@ -86,7 +85,7 @@ class AttentionView:
 
 def run_attention(model, tokenizer, text_a: str, text_b: str = "") -> AttentionRun:
     """Tokenize (truncating past 512 pieces, see Encoding.truncated) and run the model once."""
-    return AttentionRun(model, encode(tokenizer, text_a, text_b or None))
+    return AttentionRun(model, encode(tokenizer, text_a, text_b))
 
 
 def hide_special(weights: np.ndarray, special: list[bool], renormalize: bool) -> tuple[np.ndarray, list[int]]:

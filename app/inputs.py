@@ -10,11 +10,12 @@ import io
 import unicodedata
 from dataclasses import dataclass
 
-from bert_core.align import max_pieces
+from bert_core.align import encode, max_pieces
 
 MAX_CHARS = 20_000          # longer text is cut before tokenizing (BERT reads 512 pieces anyway)
 MAX_SENTENCES = 1_000       # an uploaded file offers at most this many sentences
 TEXT_COLUMNS = ("sentence", "text")
+UNLIMITED = 2**31 - 1        # a max_length no input reaches: to count every piece before truncating
 _KEEP_AS_SPACE = {"\n", "\r", "\t", "\v", "\f", "\u2028", "\u2029", "\x85"}
 
 
@@ -71,7 +72,7 @@ def token_notices(tokenizer, text_a: str, text_b: str) -> list[Notice]:
     """Truncation (at the tokenizer's limit, as bert_core.encode does) and unknown pieces, in plain words."""
     notices = []
     max_length = max_pieces(tokenizer)
-    full = tokenizer(text_a, text_b or None, truncation=False)["input_ids"]
+    full = encode(tokenizer, text_a, text_b, max_length=UNLIMITED).input_ids
     if len(full) > max_length:
         notices.append(Notice("warning", f"The input is {len(full):,} word pieces long; BERT reads at most "
                                          f"{max_length}, so it was truncated to {max_length} (the end of the "
@@ -83,32 +84,87 @@ def token_notices(tokenizer, text_a: str, text_b: str) -> list[Notice]:
     return notices
 
 
+# csv limits a field to 131,072 characters by default, and the limit is process-wide: it is
+# raised once, on import, rather than on every read, so that a very long sentence is read as a
+# row like any other (and a word-sense table skips it by line if its word lies beyond 512
+# pieces), not as malformed CSV.
+FIELD_SIZE_LIMIT = 10_000_000
+csv.field_size_limit(FIELD_SIZE_LIMIT)
+DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab"}
+_SNIFF_CHARS = 4096
+
+
+class UploadError(ValueError):
+    """A file that cannot be read as text at all; the message says why."""
+
+
+def upload_text(data: bytes) -> str:
+    """The text of an uploaded file, read as UTF-8 (a byte-order mark dropped).
+
+    Bytes that are not UTF-8 become lone surrogates (`undecodable_at` finds them), so that a table
+    can skip just the rows that hold them. Raises UploadError for a UTF-16, binary or empty file.
+    """
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise UploadError("the file is UTF-16; save it as UTF-8 (CSV UTF-8 or plain text)")
+    if b"\x00" in data[:8192]:
+        raise UploadError("the file is binary (it contains NUL bytes), not text")
+    text = data.decode("utf-8-sig", errors="surrogateescape")
+    if not text.strip():
+        raise UploadError("the file is empty")
+    return text
+
+
+def undecodable_at(text: str) -> int | None:
+    """Where the first byte that is not UTF-8 lies in upload_text's text, or None."""
+    return next((i for i, ch in enumerate(text) if "\udc80" <= ch <= "\udcff"), None)
+
+
 def decode_upload(name: str, data: bytes) -> tuple[str | None, list[Notice]]:
     """The file's text, or None with an error when it is not UTF-8 text (a binary file, a spreadsheet…)."""
-    if not data.strip():
-        return None, [Notice("error", f"{name} is empty.")]
-    if b"\x00" in data[:8192]:
-        return None, [Notice("error", f"{name} looks like a binary file, not text. Upload a UTF-8 .txt "
-                                      "(one sentence per line) or .csv file.")]
     try:
-        return data.decode("utf-8-sig"), []
-    except UnicodeDecodeError as err:
-        return None, [Notice("error", f"{name} is not UTF-8 text (byte {err.start} cannot be read). Save it "
+        text = upload_text(data)
+    except UploadError as err:
+        return None, [Notice("error", f"{name} cannot be read: {err}. Upload a UTF-8 .txt (one sentence per "
+                                      "line) or .csv file.")]
+    bad = undecodable_at(text)
+    if bad is not None:
+        byte = len(text[:bad].encode("utf-8", errors="surrogateescape"))
+        return None, [Notice("error", f"{name} is not UTF-8 text (byte {byte} cannot be read). Save it "
                                       "as UTF-8 (one sentence per line) and upload it again.")]
+    return text, []
 
 
-def read_csv(text: str) -> tuple[list[dict[str, str]], list[str], list[Notice]]:
-    """Rows and column names of a CSV (comma, semicolon or tab separated); an error if it is malformed."""
+def table_delimiter(text: str, name: str = "") -> str:
+    """A table's column separator: tab for a .tsv file; otherwise comma, semicolon or tab, as
+    csv.Sniffer reads the first lines; failing that, the one the header holds most of (comma if none)."""
+    if name.lower().endswith(".tsv"):
+        return "\t"
+    sample = text[:_SNIFF_CHARS]
+    if len(text) > _SNIFF_CHARS and "\n" in sample:
+        sample = sample[:sample.rindex("\n")]  # whole lines only: a cut line has fewer fields
     try:
-        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
+        return csv.Sniffer().sniff(sample, delimiters="".join(DELIMITERS)).delimiter
     except csv.Error:
-        dialect = csv.excel
+        header = text.split("\n", 1)[0]
+        return max(DELIMITERS, key=header.count) if any(d in header for d in DELIMITERS) else ","
+
+
+def table_reader(text: str, name: str = ""):
+    """(csv reader over the table's rows, its delimiter): the one way every uploaded table is read.
+    Quotes are CSV's double quotes; reader.line_num gives each row's line."""
+    delimiter = table_delimiter(text, name)
+    return csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), delimiter
+
+
+def read_csv(text: str, name: str = "") -> tuple[list[dict[str, str]], list[str], list[Notice]]:
+    """Rows and column names of a CSV (comma, semicolon or tab separated); an error if it is malformed."""
+    reader, _ = table_reader(text, name)
     try:
-        reader = csv.DictReader(io.StringIO(text), dialect=dialect)
-        rows = [row for row in reader]
-        columns = [c for c in (reader.fieldnames or []) if c]
+        header = next(reader, [])
+        rows = [dict(zip(header, fields, strict=False)) for fields in reader if fields]
     except csv.Error as err:
         return [], [], [Notice("error", f"The CSV file cannot be read: {err}.")]
+    columns = [c for c in header if c]
     if not columns or not rows:
         return [], [], [Notice("error", "The CSV file has no header row with column names, or no rows.")]
     return rows, columns, []
@@ -160,7 +216,7 @@ def sentences_from_upload(name: str, data: bytes, column: str | None = None) -> 
     columns: list[str] = []
     chosen, guessed = None, False
     if text is not None and name.lower().endswith((".csv", ".tsv")):
-        rows, columns, csv_notices = read_csv(text)
+        rows, columns, csv_notices = read_csv(text, name)
         notices += csv_notices
         if columns:
             chosen = text_column(columns)

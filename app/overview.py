@@ -91,26 +91,11 @@ def rollout(attn: np.ndarray, residual: float = 0.5) -> np.ndarray:
     return result.astype(np.float32)  # float64 while multiplying; float32 is plenty to show and cache
 
 
-def head_text(layer: int, head: int) -> str:
-    """A head as the page and the URL write it, "layer:head" numbered from 1: (0, 3) → "1:4"."""
-    return f"{layer + 1}:{head + 1}"
-
-
-def parse_heads(text: str, layers: int, heads: int) -> list[tuple[int, int]]:
-    """The 0-based (layer, head) pairs of head_text items ("1:4,6:12"); malformed or out-of-range ones are skipped."""
-    found = []
-    for item in text.split(","):
-        layer, _, head = item.strip().partition(":")
-        if layer.isdigit() and head.isdigit() and 1 <= int(layer) <= layers and 1 <= int(head) <= heads:
-            found.append((int(layer) - 1, int(head) - 1))
-    return sorted(set(found))
-
-
 def ablation_similarity(model: BertModel, enc: Encoding, switched_off: list[tuple[int, int]]) -> np.ndarray:
     """(T,) cosine similarity, token by token, between the last layer's output with the given
     (layer, head) pairs switched off (bert_core's head_mask) and the intact model's output."""
     config = model.config
-    device = next(model.parameters()).device
+    device = model.device
     mask = torch.ones(config.num_hidden_layers, config.num_attention_heads, device=device)
     for layer, head in switched_off:
         mask[layer, head] = 0

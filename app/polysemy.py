@@ -1,13 +1,14 @@
 """Contextual word vectors: the same word in different sentences, and word senses across layers.
 
-Conventions (fixed by issue 4; the pages and the README state them):
+Conventions (the pages and the README state them too):
 - The target is the first whole-word, case-insensitive occurrence of the word in the sentence
   (the compare page lets the user pick another occurrence).
 - A word's vector at a layer is the mean of the hidden states of its word pieces; layer 0 is the
   embedding output (token + segment + position, after LayerNorm), layers 1…L the encoder layers.
 - Sense separation is leave-one-out 1-nearest-neighbour accuracy by cosine among the occurrences
   of the same word (grouped case-insensitively); ties go to the earliest row of the table.
-- The table is CSV or TSV with a header naming the columns word, sense (optional), sentence.
+- The table is CSV (comma, semicolon or tab separated; app/inputs.py reads every upload) with a
+  header naming the columns word, sense (optional), sentence.
 
 Everything here is plain functions on numpy arrays and our BertModel; the pages cache them and
 the CLI (`python -m app polysemy`) calls them directly, so both show the same numbers.
@@ -15,24 +16,23 @@ the CLI (`python -m app polysemy`) calls them directly, so both show the same nu
 from __future__ import annotations
 
 import csv
-import io
-import logging
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
-import torch
 
 from bert_core import Encoding, encode
 
-from .batching import length_batches
-from .cli_support import Unusable, load_model_or_stop, write_json
-
-log = logging.getLogger(__name__)
-
-Progress = Callable[[int, int], None]  # (done, total)
+from . import inputs
+from .vectors import (
+    BATCH_SIZE,
+    Progress,
+    cosine_matrix,
+    mean_weights,
+    pool_hidden_states,
+    similarity_by_layer,
+    unit_rows,
+)
 
 # Presets of the compare page: a word and sentences that use it in different senses
 PRESETS: dict[str, list[str]] = {
@@ -48,11 +48,11 @@ PRESETS: dict[str, list[str]] = {
                "We drank cold water from a mountain spring.", "In spring the days get longer."],
 }
 REQUIRED_COLUMNS = ("word", "sentence")
-BATCH_SIZE = 32
+REPORT_EVERY = 200  # rows tokenized between two progress reports
 
 
 # ---------------------------------------------------------------------------------------------
-# Occurrences and pooling
+# Occurrences
 
 
 def find_occurrences(sentence: str, word: str) -> list[tuple[int, int]]:
@@ -69,57 +69,6 @@ def span_pieces(encoding: Encoding, start: int, end: int) -> tuple[int, ...]:
     empty if truncation cut them off."""
     return tuple(i for i, ((a, b), special) in enumerate(zip(encoding.offsets, encoding.special, strict=True))
                  if not special and a < end and b > start)
-
-
-def mean_weights(length: int, positions: tuple[int, ...]) -> np.ndarray:
-    """Pooling weights over a sequence: 1/n at each of the n positions, 0 elsewhere."""
-    weights = np.zeros(length, dtype=np.float32)
-    weights[list(positions)] = 1.0 / len(positions)
-    return weights
-
-
-def pool_hidden_states(model, encodings: list[Encoding], weights: list[np.ndarray], *, how: str = "mean",
-                       batch_size: int = BATCH_SIZE, progress: Progress | None = None) -> np.ndarray:
-    """(N, L+1, H) float32: for each encoding, its hidden states at every layer pooled over tokens.
-
-    how="mean": weighted sum with weights[i] (length of encoding i; e.g. 1/n over a word's pieces);
-    how="max": maximum over the tokens whose weight is > 0. Runs in padded batches sorted by
-    length on the model's device (the GPU when there is one); progress(done, total) after each batch.
-    """
-    if how not in ("mean", "max"):
-        raise ValueError(f"pooling must be 'mean' or 'max', not {how!r}")
-    device = next(model.parameters()).device
-    layers, hidden = model.config.num_hidden_layers + 1, model.config.hidden_size
-    out = np.zeros((len(encodings), layers, hidden), dtype=np.float32)
-    pad = model.config.pad_token_id
-    done = 0
-    for rows in length_batches([len(e) for e in encodings], batch_size=batch_size):
-        T = max(len(encodings[i]) for i in rows)
-        ids = torch.full((len(rows), T), pad, dtype=torch.long)
-        types = torch.zeros((len(rows), T), dtype=torch.long)
-        mask = torch.zeros((len(rows), T), dtype=torch.long)
-        pool = torch.zeros((len(rows), T), dtype=torch.float32)
-        for b, i in enumerate(rows):
-            n = len(encodings[i])
-            ids[b, :n] = torch.tensor(encodings[i].input_ids)
-            types[b, :n] = torch.tensor(encodings[i].token_type_ids)
-            mask[b, :n] = 1
-            pool[b, :n] = torch.from_numpy(weights[i])
-        with torch.inference_mode():
-            result = model(ids.to(device), attention_mask=mask.to(device), token_type_ids=types.to(device),
-                           output_hidden_states=True)
-            states = torch.stack(result.hidden_states, dim=1).float()      # (B, L+1, T, H)
-            pool = pool.to(device)
-            if how == "mean":
-                pooled = torch.einsum("blth,bt->blh", states, pool)        # (B, L+1, H)
-            else:  # max over the tokens with weight > 0: the others can never win
-                lowest = torch.finfo(states.dtype).min
-                pooled = states.masked_fill((pool <= 0)[:, None, :, None], lowest).amax(dim=2)
-        out[rows] = pooled.cpu().numpy()
-        done += len(rows)
-        if progress is not None:
-            progress(done, len(encodings))
-    return out
 
 
 @dataclass(frozen=True)
@@ -162,18 +111,6 @@ def static_vectors(model, targets: list[Target]) -> np.ndarray:
 # Similarities
 
 
-def cosine_matrix(vectors: np.ndarray) -> np.ndarray:
-    """(n, n) cosine similarities between the rows of (n, H)."""
-    v = np.asarray(vectors, dtype=np.float64)
-    unit = v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-12)
-    return unit @ unit.T
-
-
-def similarity_by_layer(vectors: np.ndarray) -> np.ndarray:
-    """(L+1, n, n): the cosine matrix at every layer of (n, L+1, H) word vectors."""
-    return np.stack([cosine_matrix(vectors[:, layer]) for layer in range(vectors.shape[1])])
-
-
 @dataclass(frozen=True)
 class Vocabulary:
     """The model's INPUT word-embedding rows (embeddings.word_embeddings.weight) scaled to unit
@@ -185,7 +122,7 @@ class Vocabulary:
 
 def vocabulary(model, tokenizer) -> Vocabulary:
     table = model.embeddings.word_embeddings.weight.detach().float().cpu().numpy()
-    unit = table / np.maximum(np.linalg.norm(table, axis=1, keepdims=True), 1e-12)
+    unit = unit_rows(table)
     tokens = tokenizer.convert_ids_to_tokens(list(range(len(table))))
     ordinary = np.array([not (tok.startswith("[") and tok.endswith("]")) for tok in tokens])
     return Vocabulary(unit, tokens, ordinary)
@@ -276,13 +213,6 @@ def sense_scores(vectors: np.ndarray, words: list[str], senses: list[str] | None
 # The table
 
 
-# csv limits a field to 131,072 characters by default, and the limit is process-wide: it is
-# raised once, on import, rather than on every read, so that a very long sentence is read as a
-# row like any other (and skipped by line if its word lies beyond 512 pieces), not as malformed CSV.
-FIELD_SIZE_LIMIT = 10_000_000
-csv.field_size_limit(FIELD_SIZE_LIMIT)
-
-
 class TableError(ValueError):
     """A table that cannot be read at all (the message says why and what to do)."""
 
@@ -308,19 +238,6 @@ class Table:
     has_senses: bool
 
 
-def _decode(data: bytes) -> str:
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise TableError("the file is UTF-16; save it as UTF-8 (CSV UTF-8 or plain TSV)")
-    if b"\x00" in data[:4096]:
-        raise TableError("the file is binary (it contains NUL bytes), not a CSV/TSV text table")
-    # Undecodable bytes become lone surrogates, so the rows that hold them can be skipped by line
-    return data.decode("utf-8-sig", errors="surrogateescape")
-
-
-def _has_undecodable(text: str) -> bool:
-    return any("\udc80" <= ch <= "\udcff" for ch in text)
-
-
 def read_table(data: bytes, name: str = "") -> Table:
     """Parse a CSV/TSV table (columns word, sentence and optionally sense, named in a header).
 
@@ -328,21 +245,19 @@ def read_table(data: bytes, name: str = "") -> Table:
     Rows that cannot be used are skipped with their line number and the reason: wrong number of
     fields, not UTF-8, an empty cell, the word not occurring in its sentence as a whole word.
     """
-    text = _decode(data)
-    if not text.strip():
-        raise TableError("the file is empty")
-    header_line = text.splitlines()[0]
-    if _has_undecodable(header_line):
+    try:
+        text = inputs.upload_text(data)
+    except inputs.UploadError as err:
+        raise TableError(str(err)) from err
+    if inputs.undecodable_at(text.splitlines()[0]) is not None:
         raise TableError("the header is not UTF-8 text; save the file as UTF-8")
-    delimiter = "\t" if name.lower().endswith(".tsv") or "\t" in header_line else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    reader, delimiter = inputs.table_reader(text, name)
     header = [h.strip().lower() for h in next(reader)]
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
     if missing:
-        kind = "tab" if delimiter == "\t" else "comma"
-        raise TableError(f"missing column(s) {', '.join(missing)}: the header ({kind}-separated) has "
-                         f"{', '.join(repr(h) for h in header) or 'nothing'}; it needs word, sentence "
-                         "and optionally sense")
+        raise TableError(f"missing column(s) {', '.join(missing)}: the header ({inputs.DELIMITERS[delimiter]}-"
+                         f"separated) has {', '.join(repr(h) for h in header) or 'nothing'}; it needs word, "
+                         "sentence and optionally sense")
     column = {name: header.index(name) for name in ("word", "sense", "sentence") if name in header}
     has_senses = "sense" in column
     rows, skipped = [], []
@@ -360,7 +275,7 @@ def read_table(data: bytes, name: str = "") -> Table:
         reason = None
         if len(fields) != len(header):
             reason = f"has {len(fields)} fields, the header has {len(header)}"
-        elif any(_has_undecodable(f) for f in fields):
+        elif any(inputs.undecodable_at(f) is not None for f in fields):
             reason = "not valid UTF-8 text"
         else:
             word, sentence = fields[column["word"]].strip(), fields[column["sentence"]].strip()
@@ -398,15 +313,21 @@ class SenseAnalysis:
 
 
 def analyse_table(model, tokenizer, table: Table, *, model_name: str, batch_size: int = BATCH_SIZE,
-                  progress: Progress | None = None) -> SenseAnalysis:
+                  progress: Progress | None = None, tokenize_progress: Progress | None = None) -> SenseAnalysis:
+    """Vectors and scores of a table's rows. tokenize_progress(done, total) follows the tokenizing,
+    row by row; progress(done, total) then the model's batches."""
     rows, targets, skipped = [], [], list(table.skipped)
-    for row in table.rows:
+    if tokenize_progress is not None:
+        tokenize_progress(0, len(table.rows))
+    for done, row in enumerate(table.rows, start=1):
         target = locate(tokenizer, row.sentence, row.word)
         if target is None:
             skipped.append(Skipped(row.line, "the word lies beyond the model's 512-word-piece limit"))
-            continue
-        rows.append(row)
-        targets.append(target)
+        else:
+            rows.append(row)
+            targets.append(target)
+        if tokenize_progress is not None and (done % REPORT_EVERY == 0 or done == len(table.rows)):
+            tokenize_progress(done, len(table.rows))
     skipped.sort(key=lambda s: s.line)
     if not rows:
         return SenseAnalysis(model_name, [], skipped, np.zeros((0, model.config.num_hidden_layers + 1,
@@ -427,69 +348,3 @@ def summary_messages(analysis: SenseAnalysis, table: Table) -> list[str]:
         if single:
             notes.append(f"one sense only, so no sense accuracy for: {', '.join(single)}")
     return notes
-
-
-# ---------------------------------------------------------------------------------------------
-# Projections
-
-
-class ProjectionError(ValueError):
-    pass
-
-
-def project(points: np.ndarray, method: str = "pca", dims: int = 2, random_state: int = 0) -> np.ndarray:
-    """(n, dims) coordinates of (n, H) points by PCA or UMAP (cosine metric, fixed random_state).
-
-    UMAP needs at least 5 points (ProjectionError otherwise); PCA works from one point, padding
-    with zeros the dimensions that fewer points cannot span.
-    """
-    n = len(points)
-    if method == "umap":
-        if n < 5:
-            raise ProjectionError(f"UMAP needs at least 5 points, there are {n}")
-        import umap  # slow to import (numba): only when asked for
-
-        reducer = umap.UMAP(n_components=dims, n_neighbors=min(15, n - 1), metric="cosine",
-                            random_state=random_state, n_jobs=1, init="spectral" if n > dims + 1 else "random")
-        return reducer.fit_transform(np.asarray(points, dtype=np.float32)).astype(np.float64)
-    if method != "pca":
-        raise ValueError(f"projection must be 'pca' or 'umap', not {method!r}")
-    centered = np.asarray(points, dtype=np.float64) - np.mean(points, axis=0)
-    _, _, components = np.linalg.svd(centered, full_matrices=False)
-    # Fix each axis's sign (its largest loading positive) so the picture does not flip between runs
-    top = components[:dims]
-    signs = np.sign(top[np.arange(len(top)), np.abs(top).argmax(axis=1)])
-    coords = centered @ (top * np.where(signs == 0, 1, signs)[:, None]).T
-    return np.pad(coords, ((0, 0), (0, dims - coords.shape[1])))
-
-
-# ---------------------------------------------------------------------------------------------
-# Command line
-
-
-def cli(args) -> int:
-    """python -m app polysemy --data FILE [--model NAME_OR_PATH] --json OUT.json
-    (raises cli_support.Unusable for a file, model or output path it cannot use: exit status 2)"""
-    path = Path(args.data)
-    try:
-        table = read_table(path.read_bytes(), path.name)
-    except OSError as err:
-        raise Unusable(f"cannot read {path}: {err}") from err
-    except TableError as err:
-        raise Unusable(f"{path}: {err}") from err
-    for skip in table.skipped:
-        log.warning("%s line %d skipped: %s", path.name, skip.line, skip.reason)
-    if not table.rows:
-        raise Unusable(f"{path}: no usable rows ({len(table.skipped)} skipped)")
-    model, tokenizer = load_model_or_stop(args.model)
-    log.info("%d occurrences of %d words on %s", len(table.rows), len({r.word.lower() for r in table.rows}),
-             next(model.parameters()).device)
-    analysis = analyse_table(model, tokenizer, table, model_name=args.model,
-                             progress=lambda done, total: log.debug("%d/%d", done, total))
-    for note in summary_messages(analysis, table):
-        log.warning("%s", note)
-    write_json(args.json, analysis.to_json())
-    top = analysis.layers[-1]["accuracy"] if analysis.layers else None
-    log.info("wrote %s: %d items, %d skipped, top-layer 1-NN sense accuracy %s", args.json, len(analysis.rows),
-             len(analysis.skipped), "n/a" if top is None else f"{top:.3f}")
-    return 0

@@ -10,7 +10,7 @@ import numpy as np
 
 from bert_core import encode
 
-from .polysemy import BATCH_SIZE, Progress, mean_weights, pool_hidden_states
+from .vectors import BATCH_SIZE, Progress, mean_weights, pool_hidden_states
 
 EXAMPLE_SENTENCES = [
     "I love my pet Python",

@@ -4,28 +4,60 @@ The computations themselves are plain functions elsewhere in app/, called here a
 """
 from __future__ import annotations
 
+import threading
+
 import streamlit as st
+from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
 
 from bert_core import BertModel, encode
 
-from . import attention, cpu_tuning, overview, polysemy, sentence_embeddings, syntax, tokens, walkthrough
-from .cli_support import load_model
+from . import attention, cpu_tuning, overview, polysemy, sentence_embeddings, syntax, tokens, vectors, walkthrough
+from .conllu import read_conllu
+from .heads import parse_heads
+from .models import load_model
+
+
+@st.cache_resource(show_spinner=False)
+def process_settings() -> int:
+    """The CPU settings (threads, freed memory), applied once per server process, before its first
+    model; returns the torch thread count. One core is left for the browser and the server."""
+    return cpu_tuning.tune_process(leave_free=1)
 
 
 @st.cache_resource(max_entries=2, show_spinner="Loading the model…")
 def get_model(name_or_path: str) -> tuple[BertModel, object]:
-    """(model, tokenizer), loaded once per server. DEFAULT_MODEL means the bundled checkpoint."""
-    cpu_tuning.use_serving_threads()
-    return load_model(name_or_path)
+    """(model, tokenizer), loaded once per server. DEFAULT_MODEL means the bundled checkpoint; a hub
+    id not in the local cache is downloaded with a progress bar."""
+    process_settings()
+    bar = None
+    context = get_script_run_ctx()
+
+    def downloaded(done: int, total: int) -> None:
+        nonlocal bar
+        add_script_run_ctx(threading.current_thread(), context)  # huggingface_hub reports from its threads
+        if bar is None:
+            bar = st.progress(0.0)
+        bar.progress(min(done / total, 1.0) if total else 0.0,
+                     text=f"Downloading {name_or_path}: {done / 1e6:,.1f} of {total / 1e6:,.1f} MB")
+
+    loaded = load_model(name_or_path, download_progress=downloaded)
+    if bar is not None:
+        bar.empty()
+    return loaded
 
 
-# Embeddings pages (issue 4). Uploaded files are keyed by their SHA-256 digest; `_data` and
+# Embeddings pages. Uploaded files are keyed by their SHA-256 digest; `_data` and
 # `_points` are not hashed (the leading underscore tells st.cache_data). The progress bar is made
 # inside the cached function, so a cache hit replays it (created, filled, removed) harmlessly.
 
+def _stage(bar, text: str):
+    """A progress callback (done, total) that fills `bar` and says which stage it is in."""
+    return lambda done, total: bar.progress(done / total if total else 1.0, text=f"{text} {done:,}/{total:,} sentences")
+
+
 def _progress_bar(text: str):
     bar = st.progress(0.0, text=text)
-    return bar, lambda done, total: bar.progress(done / total, text=f"{text} {done:,}/{total:,} sentences")
+    return bar, _stage(bar, text)
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
@@ -35,8 +67,9 @@ def word_senses(digest: str, name: str, model_name: str, max_rows: int, _data: b
     table = polysemy.read_table(_data, name)
     table = polysemy.Table(table.rows[:max_rows], table.skipped, table.has_senses)
     model, tokenizer = get_model(model_name)
-    bar, progress = _progress_bar("Computing the word vectors:")
-    analysis = polysemy.analyse_table(model, tokenizer, table, model_name=model_name, progress=progress)
+    bar, tokenized = _progress_bar("Tokenizing:")
+    analysis = polysemy.analyse_table(model, tokenizer, table, model_name=model_name, tokenize_progress=tokenized,
+                                      progress=_stage(bar, "Computing the word vectors:"))
     bar.empty()
     return table, analysis
 
@@ -57,8 +90,8 @@ def vocabulary(model_name: str) -> polysemy.Vocabulary:
 
 @st.cache_data(max_entries=32, show_spinner="Projecting…")
 def projection(digest: str, model_name: str, subset: str, layer: int, method: str, dims: int, _points):
-    """polysemy.project of the points `subset` (a word, a pooling) picks from the data `digest` names."""
-    return polysemy.project(_points, method, dims)
+    """vectors.project of the points `subset` (a word, a pooling) picks from the data `digest` names."""
+    return vectors.project(_points, method, dims)
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
@@ -70,13 +103,13 @@ def sentence_vectors(sentences: tuple[str, ...], pooling: str, model_name: str):
     return vectors
 
 
-# Attention pages (issue 3): each keyed by the model name and the sentences, so changing a
+# Attention pages: each keyed by the model name and the sentences, so changing a
 # layer, head or token on a page re-uses the model's numbers instead of running it again.
 
 def _encoded(model_name: str, text_a: str, text_b: str):
     """(model, Encoding) of the sentences; cheap, so not cached itself."""
     model, tokenizer = get_model(model_name)
-    return model, encode(tokenizer, text_a, text_b or None)
+    return model, encode(tokenizer, text_a, text_b)
 
 
 @st.cache_data(max_entries=16, show_spinner="Running the model…")
@@ -119,14 +152,14 @@ def head_overview(model_name: str, text_a: str, text_b: str):
 
 @st.cache_data(max_entries=32, show_spinner="Switching heads off…")
 def ablation(model_name: str, text_a: str, text_b: str, heads: str):
-    """(T,) cosine similarity per token with the "layer:head" list `heads` switched off."""
+    """(T,) cosine similarity per token with the heads of the list `heads` ("1-4,6-12") switched off."""
     model, enc = _encoded(model_name, text_a, text_b)
     config = model.config
-    switched_off = overview.parse_heads(heads, config.num_hidden_layers, config.num_attention_heads)
+    switched_off = parse_heads(heads, config.num_hidden_layers, config.num_attention_heads)
     return overview.ablation_similarity(model, enc, switched_off)
 
 
-# Syntax pages (issue 5): spaCy loaded once; results keyed by the model name and the text, or by
+# Syntax pages: spaCy loaded once; results keyed by the model name and the text, or by
 # the corpus kind and its bytes' digest (`_data` is not hashed).
 
 @st.cache_resource(show_spinner="Loading spaCy's English parser…")
@@ -150,7 +183,7 @@ def syntax_corpus(model_name: str, kind: str, digest: str, max_sentences: int, _
     if kind == "text":
         treebank = syntax.parse_lines(get_parser(), _data.decode("utf-8"), max_sentences)
     else:
-        treebank = syntax.read_conllu(_data, max_sentences)
+        treebank = read_conllu(_data, max_sentences)
     model, tokenizer = get_model(model_name)
     bar, progress = _progress_bar("Running the probe:")
     result = syntax.probe(model, tokenizer, treebank, model_name=model_name, progress=progress)

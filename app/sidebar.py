@@ -132,7 +132,7 @@ def render_sidebar() -> Selection:
         # Forget the bad name, so later reruns and shared links do not try to load it again.
         model_name = st.session_state["model_name"] = st.query_params["model"] = DEFAULT_MODEL
         model, tokenizer = get_model(model_name)
-    device = next(model.parameters()).device
+    device = model.device
     threads = torch.get_num_threads()
     on_cpu = f" ({threads} thread{'s' if threads > 1 else ''})" if device.type == "cpu" else ""
     st.sidebar.caption(f"Running on **{device.type.upper()}**{on_cpu} · {model.config.num_hidden_layers} layers × "

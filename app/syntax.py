@@ -22,22 +22,18 @@ most. Conventions (stated the same way on the pages and in the README):
 """
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
 
 from bert_core import DEFAULT_MODEL, encode_words
 
-from .batching import length_batches
-from .cli_support import Unusable, load_model_or_stop, write_json
-from .conllu import ConlluError, Problem, Sentence, Treebank, read_conllu
+from .batching import length_batches, pad_rows, padded_inputs
+from .conllu import ConlluError, Problem, Sentence, Treebank
+from .heads import head_label
 from .wordlevel import most_attended, word_attention, word_ids_from_pieces, word_maps
-
-log = logging.getLogger(__name__)
 
 MAX_PIECES = 510
 EXCLUDED_RELATIONS = ("root", "punct")
@@ -78,17 +74,13 @@ def attention_targets(model, batch: Sequence[Prepared]) -> tuple[torch.Tensor, t
     [0]: for each word, the word it attends to most (dependent→head);
     [1]: for each word, the word that attends most to it (head→dependent). -1: no pieces/padding.
     """
-    device = next(model.parameters()).device
-    T = max(len(p.input_ids) for p in batch)
+    device = model.device
     W = max(len(p.gold) for p in batch)
-    input_ids = torch.zeros(len(batch), T, dtype=torch.long)
-    word_ids = torch.full((len(batch), T), -1, dtype=torch.long)
-    for row, prepared in enumerate(batch):
-        input_ids[row, :len(prepared.input_ids)] = prepared.input_ids
-        word_ids[row, :len(prepared.word_ids)] = prepared.word_ids
-    attention_mask = (torch.arange(T) < torch.tensor([len(p.input_ids) for p in batch])[:, None]).long()
-    out = model(input_ids.to(device), attention_mask=attention_mask.to(device), output_attentions=True)
-    maps = word_maps(word_ids.to(device), W)
+    input_ids, attention_mask, token_type_ids = padded_inputs([p.input_ids for p in batch],
+                                                              pad_token_id=model.config.pad_token_id, device=device)
+    word_ids = pad_rows([p.word_ids for p in batch], -1).to(device)            # padding belongs to no word
+    out = model(input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids, output_attentions=True)
+    maps = word_maps(word_ids, W)
     to_head, to_dependent = [], []
     for layer_attention in out.attentions:                         # (B, nh, T, T)
         words = word_attention(layer_attention.float(), maps)      # (B, nh, W, W)
@@ -122,7 +114,7 @@ class ProbeResult:
             offset = int(self.baseline_hits[list(choose), :, r].sum(0).argmax())
             summary[relation] = {
                 "count": count,
-                "best_head": f"{layer + 1}-{head + 1}",
+                "best_head": head_label(layer, head),
                 "accuracy": float(hits[list(score), layer, head, r].sum() / count),
                 "baseline_offset": OFFSETS[offset],
                 "baseline_accuracy": float(self.baseline_hits[list(score), offset, r].sum() / count),
@@ -144,9 +136,9 @@ class ProbeResult:
                 for r, relation in enumerate(self.relations) if counts[r]}
 
     def heads_always_right(self, direction: int) -> dict[str, list[str]]:
-        """Per relation: the heads ("L-H", 1-based) that find the head of every one of its instances."""
+        """Per relation: the heads (written "L-H") that find the head of every one of its instances."""
         hits, counts = self.hits[direction].sum(0), self.counts.sum(0)
-        return {relation: [f"{layer + 1}-{head + 1}"
+        return {relation: [head_label(layer, head)
                            for layer, head in zip(*np.nonzero(hits[..., r] == counts[r]), strict=True)]
                 for r, relation in enumerate(self.relations) if counts[r]}
 
@@ -184,7 +176,7 @@ def probe(model, tokenizer, treebank: Treebank, *, model_name: str = DEFAULT_MOD
         else:
             prepared.append(ready)
     if cost_limit is None:
-        cost_limit = 2 ** 17 if next(model.parameters()).device.type == "cpu" else 2 ** 22
+        cost_limit = 2 ** 17 if model.device.type == "cpu" else 2 ** 22
     batches = length_batches([len(p.input_ids) for p in prepared], batch_size=MAX_BATCH, cost_limit=cost_limit)
     # a generator: the model runs on each batch only when score_targets comes to it
     batch_targets = ((batch, attention_targets(model, [prepared[i] for i in batch])) for batch in batches)
@@ -200,13 +192,15 @@ def score_targets(model, prepared: Sequence[Prepared],
     batch, indices into `prepared` and their targets (the model is only read for its shape and device)."""
     relations = _relation_order(prepared)
     R, L, H = len(relations), model.config.num_hidden_layers, model.config.num_attention_heads
-    device = next(model.parameters()).device
+    device = model.device
     column = {relation: r for r, relation in enumerate(relations)}
     # key of each scored word: half * R + relation; -1 when not scored
     keys = [[(i % 2) * R + column[rel] if head >= 0 else -1 for head, rel in zip(p.gold, p.relations, strict=True)]
             for i, p in enumerate(prepared)]
     hits = torch.zeros(2, L * H, 2 * R, dtype=torch.long, device=device)
     done = 0
+    if progress is not None:
+        progress(0, len(prepared))
     for batch, targets in batch_targets:                                           # 2 × (B, L, nh, W)
         W = targets[0].shape[-1]
         gold = torch.tensor([prepared[i].gold + [-1] * (W - len(prepared[i].gold)) for i in batch], device=device)
@@ -313,26 +307,3 @@ def parse_lines(nlp, text: str, max_sentences: int | None = None) -> Treebank:
             del treebank.sentences[max_sentences:]
             break
     return treebank
-
-
-# --- command line ---------------------------------------------------------------------------------
-
-def cli(args) -> int:
-    """python -m app probe --conllu FILE [--model NAME_OR_PATH] [--max-sentences N] --json OUT.json
-    (raises cli_support.Unusable for a file, model or output path it cannot use: exit status 2)"""
-    path = Path(args.conllu)
-    try:
-        treebank = read_conllu(path.read_bytes(), max_sentences=args.max_sentences)
-    except (OSError, ConlluError) as err:
-        raise Unusable(f"{path}: {err}") from err
-    for problem in treebank.problems:
-        log.warning("%s: %s (sentence skipped)", path, problem)
-    if not treebank.sentences:
-        raise Unusable(f"{path}: no valid sentence to analyse")
-    model, tokenizer = load_model_or_stop(args.model)
-    result = probe(model, tokenizer, treebank, model_name=args.model)
-    for note in result.notes[len(treebank.problems):]:
-        log.warning("%s: %s", path, note)
-    write_json(args.json, result.to_json())
-    log.info("%s: %d sentences analysed, %d skipped → %s", path, result.sentences, result.skipped, args.json)
-    return 0

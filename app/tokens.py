@@ -29,7 +29,7 @@ def token_rows(enc: Encoding) -> list[dict]:
 
 def embedding_parts(model: BertModel, enc: Encoding) -> dict[str, np.ndarray]:
     """The input embedding's parts for each token, as (T, H) float32 arrays keyed by PARTS."""
-    device = next(model.parameters()).device
+    device = model.device
     with torch.inference_mode():
         out = model(**enc.to_tensors(device), output_embeddings=True)
     return {name: getattr(out.embeddings, name)[0].detach().float().cpu().numpy() for name in PARTS}

@@ -51,7 +51,7 @@ class LayerInternals:
 
 def layer_internals(model: BertModel, enc: Encoding) -> LayerInternals:
     """One forward with intermediates, kept as float32 numpy arrays (batch dimension dropped)."""
-    device = next(model.parameters()).device
+    device = model.device
     with torch.inference_mode():
         out = model(**enc.to_tensors(device), output_hidden_states=True, output_intermediates=True)
 

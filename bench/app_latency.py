@@ -31,8 +31,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run as a script from anywhere
 
 from bench.attention_view import FIRST_WORDS, ewt_text  # noqa: E402
+from bench.browser import CHROMIUM, CHROMIUM_ARGS, streamlit_server, submit_sentence  # noqa: E402
 from bert_core import default_checkpoint, encode, load_pretrained  # noqa: E402
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, streamlit_server, submit_sentence  # noqa: E402
 
 PAGES = {"tokens": ("Tokens and embeddings", "{n} pieces"), "inside_head": ("Inside one head", "({n}, {h})")}
 SCRIPT_DONE = '[data-testid="stApp"][data-test-script-state="notRunning"]'

@@ -36,10 +36,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run as a script from anywhere
 
 from app.attention import attention_view, run_attention  # noqa: E402
+from bench.browser import CHROMIUM, CHROMIUM_ARGS, press_run, streamlit_server, type_sentences, wait_for_head_view  # noqa: E402
+from bench.ewt import read_sentences  # noqa: E402
 from bert_core import default_checkpoint, encode, load_pretrained  # noqa: E402
 from components.bertviz_views import head_view_html  # noqa: E402
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, press_run, streamlit_server, type_sentences, wait_for_head_view  # noqa: E402
-from tests.ewt import read_sentences  # noqa: E402
 
 FIRST_WORDS = ["Today", "Yesterday", "Then", "Later", "Still", "Meanwhile", "Again", "Now"]
 

@@ -41,8 +41,8 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run as a script from anywhere: bert_core is beside bench/
 
+from bench.ewt import read_sentences  # noqa: E402
 from bert_core import BertConfig, default_checkpoint, load_pretrained  # noqa: E402
-from tests.ewt import read_sentences  # noqa: E402
 
 LENGTHS = (16, 64, 128, 512)
 BATCH = 32

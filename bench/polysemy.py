@@ -72,7 +72,7 @@ def ours(model, tokenizer, data: bytes) -> tuple[dict, list[float]]:
     start = time.perf_counter()
     table = polysemy.read_table(data, "bench.tsv")
     analysis = polysemy.analyse_table(model, tokenizer, table, model_name="bench")
-    if next(model.parameters()).device.type == "cuda":
+    if model.device.type == "cuda":
         torch.cuda.synchronize()
     times["table_to_scores"] = time.perf_counter() - start
     start = time.perf_counter()

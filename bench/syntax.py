@@ -32,8 +32,8 @@ sys.path.insert(0, str(ROOT))  # run as a script from anywhere
 
 from app.conllu import read_conllu  # noqa: E402
 from app.syntax import EXCLUDED_RELATIONS, OFFSETS, probe  # noqa: E402
+from bench.ewt import EWT_DEV  # noqa: E402
 from bert_core import PRESETS, BertModel, default_checkpoint, load_pretrained, load_tokenizer, pick_device  # noqa: E402
-from tests.ewt import EWT_DEV  # noqa: E402
 
 
 def models(random_base: bool, device: torch.device):

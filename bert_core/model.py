@@ -256,6 +256,11 @@ class BertModel(nn.Module):
         present = {"pooler": self.pooler, "mlm": self.cls.predictions, "nsp": self.cls.seq_relationship}
         return tuple(name for name, part in present.items() if part is not None)
 
+    @property
+    def device(self) -> torch.device:
+        """Where the weights are (the model is moved as a whole, so any parameter tells)."""
+        return self.embeddings.word_embeddings.weight.device
+
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())
 

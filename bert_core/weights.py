@@ -6,9 +6,11 @@ looked up in the local Hugging Face cache and downloaded only where a network ex
 """
 from __future__ import annotations
 
+import io
 import json
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -162,8 +164,12 @@ def _few(keys: list[str], limit: int = 8) -> str:
     return shown + (f" … and {len(keys) - limit} more" if len(keys) > limit else "")
 
 
-def resolve_checkpoint(name_or_path: str | os.PathLike) -> Path:
-    """A local folder as it is; otherwise a hub id, from the local cache or, with a network, the hub."""
+DownloadProgress = Callable[[int, int], None]  # (bytes written, bytes expected)
+
+
+def resolve_checkpoint(name_or_path: str | os.PathLike, progress: DownloadProgress | None = None) -> Path:
+    """A local folder as it is; otherwise a hub id, from the local cache or, with a network, the hub.
+    progress(done, total) follows the bytes of a download, as they are written."""
     path = Path(name_or_path).expanduser()
     if path.is_dir():
         return path
@@ -186,12 +192,40 @@ def resolve_checkpoint(name_or_path: str | os.PathLike) -> Path:
                 "and HF_HUB_OFFLINE is set, so it was not downloaded from the network. Download it where there "
                 "is a network, or give the checkpoint folder's path.") from err
     try:
-        return Path(snapshot_download(text, allow_patterns=patterns, cache_dir=cache))
+        return Path(snapshot_download(text, allow_patterns=patterns, cache_dir=cache,
+                                      tqdm_class=None if progress is None else _reporting_tqdm(progress)))
     except Exception as err:
         raise CheckpointError(
             f"{text!r} is neither a local folder nor in the Hugging Face cache, and it could not be "
             f"downloaded ({type(err).__name__}: {err}). Without a network, download it elsewhere and give "
             "the folder path.") from err
+
+
+def _reporting_tqdm(progress: DownloadProgress) -> type:
+    """A tqdm class for snapshot_download that draws nothing and passes on the bytes written.
+
+    huggingface_hub sums every file's bytes written to disk in one bar (its total grows as each
+    file's size is known); its other byte bar ("Downloading bytes") counts network bytes against a
+    guessed total, and its file-count bar is not in bytes: those two are not reported.
+    """
+    from tqdm import tqdm
+
+    class Reporting(tqdm):
+        def __init__(self, *args, **kwargs):
+            kwargs.update(disable=False, file=io.StringIO())
+            super().__init__(*args, **kwargs)
+            self.reports = self.unit == "B" and not str(self.desc).startswith("Downloading bytes")
+
+        def display(self, *args, **kwargs):
+            return True  # the callback shows the progress
+
+        def update(self, n=1):
+            shown = super().update(n)
+            if self.reports:
+                progress(int(self.n), int(self.total or self.n))
+            return shown
+
+    return Reporting
 
 
 # huggingface_hub reads these environment variables once, when it is imported; we read them now,

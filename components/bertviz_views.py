@@ -85,7 +85,7 @@ _HEAD_VIEW_PATCHES = (
                 return row[i];
             });
         });
-    }""", """    function transpose(mat) {  // rows may be Float32Arrays; one flat array is ~10x faster at 512 tokens
+    }""", """    function transpose(mat) {  // rows may be Float32Arrays; one flat array is much faster at 512 tokens
         const nRows = mat.length, nCols = mat[0].length, flat = new Float32Array(nRows * nCols);
         for (let r = 0; r < nRows; r++) for (let c = 0; c < nCols; c++) flat[c * nRows + r] = mat[r][c];
         return Array.from({length: nCols}, (_, c) => flat.subarray(c * nRows, (c + 1) * nRows));

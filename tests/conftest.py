@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.ewt import EWT_DEV
+from bench.ewt import EWT_DEV
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -41,7 +41,7 @@ def chromium():
     """Debian's headless Chromium through Playwright; skipped where it is missing, except in CI."""
     import os
 
-    from tests.browser import CHROMIUM, CHROMIUM_ARGS
+    from bench.browser import CHROMIUM, CHROMIUM_ARGS
 
     if not CHROMIUM.exists():
         if os.environ.get("CI"):

@@ -6,8 +6,8 @@ import logging
 import pytest
 import torch
 
+from bench.ewt import read_sentences
 from bert_core import PRESETS, BertModel, default_checkpoint, encode, encode_words, load_tokenizer
-from tests.ewt import read_sentences
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,7 @@
 """app/batching.py: the length batching that the word-sense vectors and the syntax probe share."""
-from app.batching import length_batches
+import torch
+
+from app.batching import length_batches, pad_rows, padded_inputs
 
 
 def test_batches_sort_by_length_and_respect_the_cost_limit():
@@ -21,3 +23,12 @@ def test_without_a_cost_limit_batches_are_the_sorted_order_cut_every_batch_size(
     assert length_batches(lengths, batch_size=3) == [order[0:3], order[3:6], order[6:8]]
     assert length_batches(lengths, batch_size=8) == [order]
     assert length_batches([], batch_size=4) == []
+
+
+def test_padding_is_masked_in_segment_0_with_the_pad_id():
+    ids, mask, types = padded_inputs([[101, 7, 102], [101, 102]], [[0, 0, 0], [0, 1]], pad_token_id=9)
+    assert ids.tolist() == [[101, 7, 102], [101, 102, 9]]
+    assert mask.tolist() == [[1, 1, 1], [1, 1, 0]] and types.tolist() == [[0, 0, 0], [0, 1, 0]]
+    assert padded_inputs([[5], [5, 6]], pad_token_id=0)[2].tolist() == [[0, 0], [0, 0]]
+    weights = pad_rows([torch.tensor([0.5, 0.5]), [1.0]], 0.0, torch.float32)
+    assert weights.dtype == torch.float32 and weights.tolist() == [[0.5, 0.5], [1.0, 0.0]]

@@ -18,8 +18,8 @@ import torch.nn.functional as F
 import transformers
 from safetensors.torch import load_file, save_file
 
+from bench.ewt import read_sentences
 from bert_core import PRESETS, default_checkpoint, load_pretrained
-from tests.ewt import read_sentences
 
 ATTENTION_TOL = 1e-5
 # Attention recomputed from a fused forward's hidden states: those carry the fused kernel's float32

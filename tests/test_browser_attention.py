@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from bench.browser import is_local, streamlit_server, submit_sentence, wait_for_head_view
 from bert_core import encode
-from tests.browser import is_local, streamlit_server, submit_sentence, wait_for_head_view
 
 PORT = 8511
 SENTENCE = "Sinan ate the cereal and then he had a stomach ache"

@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlencode, urlparse
 import pytest
 
 from app import polysemy
-from tests.browser import is_local, screenshot, streamlit_server, wait_until_idle
+from bench.browser import is_local, screenshot, streamlit_server, wait_until_idle
 
 PORT = 8531
 WORD_IN_CONTEXT = {"preset": "bank", "word": "bank", "sentences": "\n".join(polysemy.PRESETS["bank"]), "layer": "2"}

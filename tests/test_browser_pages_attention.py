@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser import is_local, screenshot, streamlit_server, submit_sentence, wait_until_idle
+from bench.browser import is_local, screenshot, streamlit_server, submit_sentence, wait_until_idle
 
 PORT = 8512
 SENTENCE = "The cat sat on the mat because it was tired."

@@ -1,7 +1,7 @@
-"""tests/ewt.py: the one EWT dev path and its sentence reader, shared by the tests and bench/."""
+"""bench/ewt.py: the one EWT dev path and its sentence reader, shared by bench/ and the tests."""
 from app.conllu import read_conllu
+from bench.ewt import EWT_DEV, read_sentences
 from tests import conftest
-from tests.ewt import EWT_DEV, read_sentences
 
 
 def test_the_fixture_reads_the_shared_path(ewt_dev):
@@ -23,3 +23,13 @@ def test_read_sentences_strips_line_ends_of_any_kind(tmp_path):
     path = tmp_path / "two.conllu"
     path.write_bytes(b"# sent_id = 1\r\n# text = Hello there.\r\n1\tHello\r\n\r\n# text = Bye.  \n1\tBye\n\n")
     assert read_sentences(path) == ["Hello there.", "Bye."]
+
+
+def test_bench_imports_nothing_from_tests():
+    import ast
+
+    for script in sorted((conftest.ROOT / "bench").glob("*.py")):
+        tree = ast.parse(script.read_text(encoding="utf-8"))
+        imported = [alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names]
+        imported += [node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)]
+        assert not [name for name in imported if name == "tests" or name.startswith("tests.")], script.name

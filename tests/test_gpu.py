@@ -14,8 +14,8 @@ import pytest
 import torch
 import transformers
 
+from bench.ewt import read_sentences
 from bert_core import default_checkpoint, load_pretrained
-from tests.ewt import read_sentences
 from tests.test_bert_parity import (
     ATTENTION_TOL,
     HIDDEN_TOL,
@@ -53,7 +53,7 @@ def reference():
 
 def test_default_checkpoint_float32_on_cuda_matches_transformers(reference, batches):
     model, tokenizer = load_pretrained(device=CUDA)
-    assert next(model.parameters()).device.type == CUDA.type
+    assert model.device.type == CUDA.type
     with torch.inference_mode():
         for texts in batches:
             batch = tokenizer(texts, texts[::-1], padding=True, return_tensors="pt").to(CUDA)

@@ -108,3 +108,25 @@ def test_unusable_uploads_give_errors_and_no_sentences():
     for name, data in [("bad.txt", b"caf\xe9\n"), ("head.csv", b"only_a_header\n"), ("blank.txt", b"\n \n")]:
         upload = inputs.sentences_from_upload(name, data)
         assert upload.sentences == [] and "error" in levels(upload.notices), name
+
+
+def test_every_upload_is_decoded_by_one_rule():
+    assert "UTF-16" in inputs.decode_upload("u.txt", "hello\n".encode("utf-16"))[1][0].text
+    text = inputs.upload_text(b"ok,line\nbad caf\xe9\n")             # a table keeps the rest and skips the row
+    assert inputs.undecodable_at(text) == text.index("caf") + 3 and inputs.undecodable_at("fine") is None
+    _, notices = inputs.decode_upload("latin.txt", b"ok\ncaf\xe9\n")
+    assert "byte 6 cannot be read" in notices[0].text
+
+
+def test_the_delimiter_is_sniffed_among_comma_semicolon_and_tab():
+    assert inputs.table_delimiter("a;b\n1;2, 3\n") == ";"
+    assert inputs.table_delimiter("a\tb\n1\t2, 3; 4\n") == "\t"
+    assert inputs.table_delimiter('a,b\n"1;2",3\n') == ","
+    assert inputs.table_delimiter("a,b\n", "x.tsv") == "\t" and inputs.table_delimiter("sentence\n") == ","
+
+
+def test_a_blank_sentence_b_is_no_sentence_b(default_model):
+    _, tokenizer = default_model
+    long_a = "word " * 600
+    assert [n.text for n in inputs.token_notices(tokenizer, long_a, "  ")] == \
+        [n.text for n in inputs.token_notices(tokenizer, long_a, "")]

@@ -92,18 +92,6 @@ def test_rollout_averages_heads_and_renormalises_rows():
     assert np.allclose(flow.sum(-1), 1)
 
 
-def test_parse_heads_skips_malformed_and_out_of_range():
-    # Written from 1, as the page shows them: "1:4" is layer index 0, head index 3; 0 and 7 are out of range.
-    assert overview.parse_heads("1:4, 6:12,x:1,2:,7:1,0:3,2:0,2:13,1:4", layers=6, heads=12) == [(0, 3), (5, 11)]
-    assert overview.parse_heads("", 6, 12) == []
-
-
-def test_head_text_numbers_from_1_and_parses_back():
-    assert overview.head_text(0, 0) == "1:1" and overview.head_text(5, 11) == "6:12"
-    pairs = [(layer, head) for layer in range(6) for head in range(12)]
-    assert overview.parse_heads(",".join(overview.head_text(i, h) for i, h in pairs), 6, 12) == pairs
-
-
 @pytest.fixture(scope="module")
 def tiny():
     torch.manual_seed(0)

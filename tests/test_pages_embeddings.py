@@ -254,6 +254,17 @@ def test_word_senses_link_to_an_upload_says_so_and_applies_once_the_table_is_upl
     assert (at.selectbox(key="word").value, at.slider(key="layer").value) == ("bank", 2)
 
 
+def test_word_senses_reads_a_semicolon_separated_upload_as_the_sidebar_does():
+    data = (b"word;sense;sentence\nbank;money;I paid at the bank, then left.\nbank;money;The bank closed.\n"
+            b"bank;river;We sat on the bank.\nbank;river;The river bank flooded.\n")
+    at = open_page("word_senses")
+    at.radio(key="source").set_value("Upload a table").run()
+    at.file_uploader(key="ws_upload").upload("semicolons.csv", data, "text/csv").run()
+    assert not at.exception and not at.error
+    assert at.metric[0].value == "4" and at.metric[1].value == "1"      # 4 occurrences of 1 word, none skipped
+    assert at.metric[2].value == "0"
+
+
 # ------------------------------------------------------------------------------------------------
 # Sentence embeddings
 
@@ -298,7 +309,8 @@ def test_sentence_embeddings_upload_without_a_sentence_column_lets_the_user_pick
 
 
 @pytest.mark.parametrize("name, data, message", [
-    ("bad.txt", b"\xff\xfe\x00b\x00a\x00d", "binary"),
+    ("bad.txt", b"\xff\xfe\x00b\x00a\x00d", "UTF-16"),     # one reading of every upload: as Word senses says it
+    ("cat.txt", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary"),
     ("latin.txt", b"caf\xe9 au lait\nother line\n", "not UTF-8"),
     ("one.txt", b"only one sentence\n\n", "at least two"),
 ])

@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from app.conllu import read_conllu
 from app.syntax import analyse_sentence, load_parser, parse_text, probe
-from tests.browser import is_local, streamlit_server
+from bench.browser import is_local, streamlit_server
 from tests.conftest import ROOT
 
 PORT = 8514

@@ -1,4 +1,4 @@
-"""Word vectors, occurrences, table reading, sense scores and the polysemy CLI (issue 4)."""
+"""Word vectors, occurrences, table reading, sense scores and the polysemy CLI."""
 from __future__ import annotations
 
 import json
@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 import torch
 
-from app import polysemy
+from app import inputs, polysemy
 from app.__main__ import main
 from app.sentence_embeddings import sentence_embeddings
+from app.vectors import cosine_matrix, similarity_by_layer
 from bert_core import DEFAULT_MODEL, default_checkpoint, encode
 
 # ------------------------------------------------------------------------------------------------
@@ -109,6 +110,19 @@ def test_table_skips_bad_rows_with_their_line_numbers_and_keeps_the_rest():
     assert "sense" in reasons[6] and "UTF-8" in reasons[8]
 
 
+def test_table_reads_semicolons_like_every_other_upload():
+    data = b"word;sense;sentence\nbank;money;The bank, closed.\nbank;river;\"The bank; the river\"\n"
+    table = polysemy.read_table(data, "semicolons.csv")
+    assert not table.skipped and table.has_senses
+    assert table.rows == [polysemy.Row(2, "bank", "money", "The bank, closed."),
+                          polysemy.Row(3, "bank", "river", "The bank; the river")]
+    rows, columns, _ = inputs.read_csv(data.decode(), "semicolons.csv")     # the sidebar's reading agrees
+    assert columns == ["word", "sense", "sentence"]
+    assert [r["sentence"] for r in rows] == [r.sentence for r in table.rows]
+    with pytest.raises(polysemy.TableError, match="semicolon-separated"):
+        polysemy.read_table(b"word;text\nbank;the bank\n", "t.csv")
+
+
 @pytest.mark.parametrize("data, message", [
     (b"", "empty"),
     (b"word,text\nbank,The bank\n", "missing column(s) sentence"),
@@ -155,7 +169,7 @@ def test_nearest_neighbour_ties_go_to_the_earliest_row():
     vectors = np.array([[[1.0, 0.0]], [[1.0, 0.0]], [[0.0, 1.0]]])
     layers, _ = polysemy.sense_scores(vectors, ["w", "w", "w"], ["x", "y", "x"])
     assert layers[0]["accuracy"] == pytest.approx(1 / 3)
-    assert list(polysemy.loo_nearest_neighbours(polysemy.cosine_matrix(vectors[:, 0]))) == [1, 0, 0]
+    assert list(polysemy.loo_nearest_neighbours(cosine_matrix(vectors[:, 0]))) == [1, 0, 0]
     # Swap the first two rows: now the earliest tied row has the other sense and row 2 is wrong too.
     layers, _ = polysemy.sense_scores(vectors, ["w", "w", "w"], ["y", "x", "x"])
     assert layers[0]["accuracy"] == 0
@@ -297,9 +311,9 @@ def test_cli_exits_2_when_the_json_cannot_be_written(tmp_path, caplog):
 def test_python_pet_and_python_language_drift_apart_in_the_top_layers(default_model):
     model, tokenizer = default_model
     targets = [polysemy.locate(tokenizer, s, "Python") for s in ("I love my pet Python", "I love coding in Python")]
-    similarity = polysemy.similarity_by_layer(polysemy.word_vectors(model, targets))[:, 0, 1]
+    similarity = similarity_by_layer(polysemy.word_vectors(model, targets))[:, 0, 1]
     assert similarity[-1] < similarity[0] and similarity[-2] < similarity[0]
-    static = polysemy.cosine_matrix(polysemy.static_vectors(model, targets))
+    static = cosine_matrix(polysemy.static_vectors(model, targets))
     assert static[0, 1] == pytest.approx(1.0)       # a static table gives the same vector in both
 
 
@@ -326,25 +340,14 @@ def test_mean_pooling_matches_sentence_transformers_recipe(default_model):
         np.testing.assert_allclose(top[i, -1], last.max(0), atol=2e-5)
 
 
-# ------------------------------------------------------------------------------------------------
-# Projections
-
-
-def test_pca_handles_few_points_and_umap_refuses_under_five():
-    points = np.random.default_rng(1).normal(size=(2, 8))
-    coords = polysemy.project(points, "pca", 3)
-    assert coords.shape == (2, 3) and np.allclose(coords[:, 1:], 0) and coords[0, 0] == pytest.approx(-coords[1, 0])
-    assert abs(coords[0, 0]) == pytest.approx(np.linalg.norm(points[0] - points[1]) / 2)
-    assert polysemy.project(points[:1], "pca", 2).tolist() == [[0.0, 0.0]]
-    with pytest.raises(polysemy.ProjectionError, match="at least 5"):
-        polysemy.project(points, "umap", 2)
-
-
-@pytest.mark.slow
-def test_umap_is_reproducible_and_separates_clusters():
-    rng = np.random.default_rng(2)
-    points = np.concatenate([rng.normal(size=(20, 16)) + 8, rng.normal(size=(20, 16)) - 8])
-    first, second = polysemy.project(points, "umap", 3), polysemy.project(points, "umap", 3)
-    assert first.shape == (40, 3) and np.array_equal(first, second)
-    gap = np.linalg.norm(first[:20].mean(0) - first[20:].mean(0))
-    assert gap > 3 * max(first[:20].std(0).max(), first[20:].std(0).max())
+def test_a_large_table_reports_its_tokenizing_then_its_batches(default_model):
+    model, tokenizer = default_model
+    rows = "".join(f"bank\t{'money' if i % 2 else 'river'}\tThe bank {i}.\n" for i in range(450))
+    table = polysemy.read_table(f"word\tsense\tsentence\n{rows}".encode(), "t.tsv")
+    tokenized, embedded = [], []
+    polysemy.analyse_table(model, tokenizer, table, model_name="m", batch_size=200,
+                           tokenize_progress=lambda done, total: tokenized.append((done, total)),
+                           progress=lambda done, total: embedded.append((done, total, len(tokenized))))
+    assert tokenized == [(0, 450), (200, 450), (400, 450), (450, 450)]
+    assert [(done, total) for done, total, _ in embedded] == [(0, 450), (200, 450), (400, 450), (450, 450)]
+    assert all(seen == 4 for *_, seen in embedded)                     # the model runs after the tokenizing

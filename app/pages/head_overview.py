@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from app import overview, services, url_state
+from app import heads, overview, services, url_state
 from components.head_grid import head_grid
 from components.matrix_heatmap import matrix_heatmap
 from components.stacked_parts import stacked_parts
@@ -78,9 +78,9 @@ matrix_heatmap(values=flow[rollout_layer - 1], rows=labels, columns=[f"{i}: {t}"
 st.header("Head ablation")
 st.markdown("Switch heads off (their output is set to zero, bert_core's head_mask) and compare the last "
             "layer's output, token by token, with the intact model's: cosine similarity 1 = unchanged.")
-options = [overview.head_text(i, h) for i in range(L) for h in range(nh)]
-switched_off = st.multiselect("Heads switched off (layer:head)", options, default=[overview.head_text(layer, head)],
-                              key="off", bind="query-params")  # ?off=1:4&off=6:12
+options = [heads.head_label(i, h) for i in range(L) for h in range(nh)]
+switched_off = st.multiselect("Heads switched off (layer-head)", options, default=[heads.head_label(layer, head)],
+                              key="off", bind="query-params")  # ?off=1-4&off=6-12
 if switched_off:
     similarity = services.ablation(selection.model_name, selection.text_a, selection.text_b, ",".join(switched_off))
     ablation_table = pd.DataFrame({"token": labels, "cosine": similarity})

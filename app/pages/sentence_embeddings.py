@@ -4,8 +4,9 @@ import hashlib
 import pandas as pd
 import streamlit as st
 
-from app import inputs, polysemy, services
+from app import inputs, services
 from app.sentence_embeddings import EXAMPLE_SENTENCES, POOLINGS
+from app.vectors import ProjectionError, cosine_matrix
 from components.projection import projection_scatter
 from components.similarity_heatmap import similarity_heatmap
 
@@ -62,7 +63,7 @@ if len(sentences) > MAX_HEATMAP:
     st.info(f"{len(sentences)} sentences: the heatmap shows the first {MAX_HEATMAP}; "
             "the map and the downloads have all.")
 shown = min(len(sentences), MAX_HEATMAP)
-similarity = polysemy.cosine_matrix(at_layer)
+similarity = cosine_matrix(at_layer)
 similarity_heatmap(matrix=similarity[:shown, :shown], labels=labels[:shown], hover=sentences[:shown],
                    title=f"Cosine similarity, {POOLINGS[pooling]}, layer {layer}", key="se_heatmap")
 
@@ -70,7 +71,7 @@ method = st.radio("Map", ["PCA", "UMAP"], horizontal=True, key="map", bind="quer
 digest = hashlib.sha256("\n".join(sentences).encode()).hexdigest()
 try:
     coords = services.projection(digest, selection.model_name, pooling, layer, method.lower(), 2, _points=at_layer)
-except polysemy.ProjectionError as err:
+except ProjectionError as err:
     st.info(f"{err}: showing PCA instead.")
     method = "PCA"
     coords = services.projection(digest, selection.model_name, pooling, layer, "pca", 2, _points=at_layer)

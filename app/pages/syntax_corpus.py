@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from app import services, syntax
+from app import heads, services, syntax
 from app.conllu import ConlluError
 from components.head_grid import head_grid
 
@@ -109,7 +109,7 @@ st.caption("Held-out columns are empty where a relation does not occur in both h
 st.subheader("Every head, per relation")
 relation = st.selectbox("Relation", list(part["relations"]), key="sc_relation")
 summary = part["relations"][relation]
-best = tuple(int(x) - 1 for x in summary["best_head"].split("-"))  # "L-H" counts from 1; the grid takes indices
+best = heads.parse_head(summary["best_head"])  # "L-H" counts from 1; the grid takes indices
 head_grid(values=np.array(part["heads"][relation]), selected=best, zmin=0, zmax=1, percent=True, key="sc_grid",
           title=f"{relation} ({reading}, {summary['count']:,} words): best {summary['best_head']} "
                 f"{summary['accuracy']:.1%}; baseline offset {summary['baseline_offset']:+d} "

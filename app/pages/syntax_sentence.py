@@ -2,7 +2,7 @@
 import pandas as pd
 import streamlit as st
 
-from app import services, syntax
+from app import heads, services, syntax
 from components.dependency_arcs import dependency_arcs
 
 selection = st.session_state["selection"]
@@ -33,7 +33,7 @@ if found > 1:
 sentence = analysis.sentence
 result = analysis.result
 overall = result.relation_table(0).get("all")  # start on the head that is best on this sentence
-best_layer, best_head = (int(x) for x in overall["best_head"].split("-")) if overall else (1, 1)
+best_layer, best_head = (n + 1 for n in heads.parse_head(overall["best_head"])) if overall else (1, 1)
 left, middle, right = st.columns(3)
 layer = left.selectbox("Layer", range(1, L + 1), index=best_layer - 1, key="ss_layer")
 head = middle.selectbox("Head", range(1, nh + 1), index=best_head - 1, key="ss_head")

@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from app import polysemy, services
+from app.vectors import ProjectionError
 from components.layer_heatmap import layer_heatmap
 from components.layer_lines import layer_lines
 from components.projection import projection_scatter
@@ -108,7 +109,7 @@ dims = 3 if right.radio("Dimensions", ["2-D", "3-D"], horizontal=True, key="dims
 points = analysis.vectors[rows, layer]
 try:
     coords = services.projection(digest, selection.model_name, word, layer, method.lower(), dims, _points=points)
-except polysemy.ProjectionError as err:
+except ProjectionError as err:
     st.info(f"{err}: showing PCA instead.")
     method, coords = "PCA", services.projection(digest, selection.model_name, word, layer, "pca", dims, _points=points)
 senses = [analysis.rows[i].sense or word for i in rows]
