@@ -8,15 +8,39 @@ import streamlit as st
 
 from bert_core import BertModel, encode
 
-from . import attention, cpu_tuning, overview, polysemy, sentence_embeddings, syntax, tokens, walkthrough
-from .cli_support import load_model
+from . import (
+    attention,
+    cpu_tuning,
+    inputs,
+    model_access,
+    overview,
+    polysemy,
+    sentence_embeddings,
+    syntax,
+    tokens,
+    walkthrough,
+)
+
+
+@st.cache_resource(show_spinner=False)
+def server_access() -> model_access.Access:
+    """Who may load what (BERT_EXPLORER_MODE, BERT_EXPLORER_MODELS), read once per server."""
+    return model_access.read_access()
 
 
 @st.cache_resource(max_entries=2, show_spinner="Loading the model…")
-def get_model(name_or_path: str) -> tuple[BertModel, object]:
-    """(model, tokenizer), loaded once per server. DEFAULT_MODEL means the bundled checkpoint."""
+def get_model(name: str) -> tuple[BertModel, object]:
+    """(model, tokenizer), loaded once per server; model_access.LoadRefused with the page's message
+    when `name` is not one this server offers or cannot be loaded. DEFAULT_MODEL is the bundled one."""
     cpu_tuning.use_serving_threads()
-    return load_model(name_or_path)
+    return model_access.open_model(server_access(), name)
+
+
+# The sidebar's upload: parsed and cleaned once per file (its digest) and column, not on every
+# rerun or page switch. `_upload` (the UploadedFile) is not hashed; it is read only on a miss.
+@st.cache_data(max_entries=16, show_spinner="Reading the file…")
+def uploaded_sentences(digest: str, name: str, column: str | None, _upload) -> inputs.UploadedSentences:
+    return inputs.sentences_from_upload(name, _upload.getvalue(), column)
 
 
 # Embeddings pages (issue 4). Uploaded files are keyed by their SHA-256 digest; `_data` and
