@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -69,11 +70,16 @@ def escape_markdown(text: str) -> str:
     return "".join("\\" + c if c in "\\`*_[]$<>#~|" else c for c in text)
 
 
-def escape_untrusted(text: str) -> str:
-    """escape_markdown for text that may come from someone else's link (?model=): ":", "." and "@"
-    are escaped too, so a URL, a www. address or an e-mail address shows as text, not a link
-    (GitHub-flavoured Markdown links them even without brackets)."""
-    return "".join("\\" + c if c in ":.@" else c for c in escape_markdown(text))
+def inline_code(text: str, limit: int = 200) -> str:
+    """Text that may come from someone else's link (?model=) as a Markdown code span: nothing in it is
+    read as Markdown or HTML, and no URL, www. address or e-mail in it becomes a link (Streamlit's
+    Markdown links those even with their punctuation backslash-escaped). Line breaks and control
+    characters, which could end the span, become spaces; over `limit` characters it is cut."""
+    flat = " ".join("".join(" " if unicodedata.category(c)[0] in "CZ" else c for c in text).split())
+    if len(flat) > limit:
+        flat = flat[:limit] + "…"
+    fence = "`" * (max(map(len, re.findall("`+", flat)), default=0) + 1)  # longer than any run inside
+    return f"{fence} {flat} {fence}"
 
 
 def token_notices(tokenizer, text_a: str, text_b: str) -> list[Notice]:

@@ -34,8 +34,17 @@ class AccessError(ValueError):
     """The operator's settings cannot be used; the message says which variable or file, and why."""
 
 
+NOT_OFFERED = "not a model this server offers."
+NO_CHECKPOINT = "no checkpoint there (a folder with config.json and weights, or a hub id)."
+
+
 class LoadRefused(Exception):
-    """A model that was not loaded; str() is the message for the page (user text in it is not escaped)."""
+    """A model that was not loaded: the name asked for, why (our words), and in personal mode the
+    loader's own account of a checkpoint that exists but cannot be used (it names files)."""
+
+    def __init__(self, name: str, reason: str, detail: str = ""):
+        super().__init__(f"Cannot load {name!r}: {reason}" + (f" {detail}" if detail else ""))
+        self.name, self.reason, self.detail = name, reason, detail
 
 
 @dataclass(frozen=True)
@@ -84,17 +93,15 @@ def read_models(path: Path) -> dict[str, str]:
     return models
 
 
-def refusal(access: Access, name: str) -> str:
-    """The one message for a name that leads to no model: the same whether or not a path exists."""
-    if access.classroom:
-        return f"Cannot load {name!r}: not a model this server offers."
-    return f"Cannot load {name!r}: no checkpoint there (a folder with config.json and weights, or a hub id)."
+def refusal(access: Access) -> str:
+    """Why a name leads to no model, in words that are the same whether or not a path exists."""
+    return NOT_OFFERED if access.classroom else NO_CHECKPOINT
 
 
 def open_model(access: Access, name: str):
-    """(model, tokenizer) for a name a visitor chose, or LoadRefused with the page's message."""
+    """(model, tokenizer) for a name a visitor chose, or LoadRefused."""
     if access.classroom and name not in access.models:
-        raise LoadRefused(refusal(access, name))
+        raise LoadRefused(name, NOT_OFFERED)
     source = access.models.get(name, name)
     if source == DEFAULT_MODEL:
         return load_model(DEFAULT_MODEL)
@@ -102,18 +109,17 @@ def open_model(access: Access, name: str):
         folder = resolve_checkpoint(source)
     except Exception as err:  # a file, a missing path, an unknown hub id: all read the same
         log.warning("model %r: %s", name, err)
-        raise LoadRefused(refusal(access, name)) from err
+        raise LoadRefused(name, refusal(access)) from err
     if not _looks_like_checkpoint(folder):
         log.warning("model %r: %s has no config.json or no weight file", name, folder)
-        raise LoadRefused(refusal(access, name))
+        raise LoadRefused(name, refusal(access))
     try:
         return load_model(str(folder))
     except Exception as err:  # any failure: the page falls back to the default model
         log.warning("model %r could not be loaded from %s", name, folder, exc_info=True)
         if access.classroom:  # the operator listed it: the details are for the server's log, not visitors
-            raise LoadRefused(f"Cannot load {name!r}: its checkpoint failed to load (the server's log says why)."
-                              ) from err
-        raise LoadRefused(f"Cannot load {name!r}: {err}") from err
+            raise LoadRefused(name, "its checkpoint failed to load (the server's log says why).") from err
+        raise LoadRefused(name, "its checkpoint cannot be used:", str(err)) from err
 
 
 def _looks_like_checkpoint(folder: Path) -> bool:

@@ -43,7 +43,7 @@ def _model_choice(access: model_access.Access) -> str:
     _seed("model_name", "model", DEFAULT_MODEL)
     if access.classroom:
         if st.session_state["model_name"] not in access.models:  # a link naming anything else
-            _fall_back(model_access.refusal(access, st.session_state["model_name"]))
+            _fall_back(model_access.LoadRefused(st.session_state["model_name"], model_access.NOT_OFFERED))
         st.session_state["model_select"] = st.session_state["model_name"]
         st.sidebar.selectbox("Model", list(access.models), key="model_select", on_change=_on_model_select,
                              help="The models this server offers")
@@ -62,10 +62,13 @@ def _on_model_select() -> None:
     st.session_state["model_name"] = st.session_state["model_select"]
 
 
-def _fall_back(message: str) -> None:
+def _fall_back(refused: model_access.LoadRefused) -> None:
     """Say why the chosen model is not used, once, and forget it, so that later reruns and shared
-    links do not try it again."""
-    st.sidebar.error(f"{inputs.escape_untrusted(message)} Using {DEFAULT_MODEL} instead.")
+    links do not try it again. The name and the loader's account may come from someone else's link:
+    code spans, so that nothing in them is read as Markdown or becomes a link."""
+    detail = f" {inputs.inline_code(refused.detail, limit=1000)}" if refused.detail else ""
+    st.sidebar.error(f"Cannot load {inputs.inline_code(refused.name)}: {refused.reason}{detail} "
+                     f"Using {DEFAULT_MODEL} instead.")
     st.session_state["model_name"] = st.query_params["model"] = DEFAULT_MODEL
 
 
@@ -74,11 +77,11 @@ def _load(access: model_access.Access) -> tuple[str, object, object]:
     name = _model_choice(access)
     try:
         return name, *get_model(name)
-    except model_access.LoadRefused as err:
-        _fall_back(str(err))
+    except model_access.LoadRefused as refused:
+        _fall_back(refused)
     except Exception as err:  # whatever else goes wrong, the page carries on with the default
         log.exception("model %r", name)
-        _fall_back(f"Cannot load {name!r}: loading failed ({type(err).__name__}).")
+        _fall_back(model_access.LoadRefused(name, f"loading failed ({type(err).__name__})."))
     return DEFAULT_MODEL, *get_model(DEFAULT_MODEL)
 
 
@@ -181,7 +184,7 @@ def render_sidebar() -> Selection:
                        f"{model.config.num_attention_heads} heads · {model.config.hidden_size} wide")
     text_a, text_b = _sentences()
     if text_b and model.config.type_vocab_size < 2:
-        st.warning(f"{inputs.escape_untrusted(model_name)} has a single segment embedding (type_vocab_size 1): "
+        st.warning(f"{inputs.inline_code(model_name)} has a single segment embedding (type_vocab_size 1): "
                    "sentence B is left out.")
         text_b = ""
     for notice in inputs.token_notices(tokenizer, text_a, text_b):

@@ -1,5 +1,4 @@
 """Checking typed and uploaded text (app/inputs.py): what is cleaned, and what the user is told."""
-import re
 
 from app import inputs
 
@@ -141,11 +140,11 @@ def test_only_the_kept_lines_of_a_large_file_are_cleaned(monkeypatch):
     assert "more than 1,000 sentences" in upload.notices[0].text
 
 
-def test_escape_untrusted_leaves_no_link_or_image_markdown():
-    for text in ["![x](http://example.invalid/p.png)", "[click](https://x)", "www.example.com", "a@b.org"]:
-        escaped = inputs.escape_untrusted(text)
-        assert not re.search(r"(?<!\\)[\[\]:.@]", escaped), escaped   # no bracket, colon, dot or @ unescaped
-        assert re.sub(r"\\(.)", r"\1", escaped) == text     # reads as the literal text
+def test_inline_code_keeps_untrusted_text_out_of_markdown():
+    assert inputs.inline_code("![x](http://example.invalid/p.png)") == "` ![x](http://example.invalid/p.png) `"
+    assert inputs.inline_code("a `tick` and ``two``") == "``` a `tick` and ``two`` ```"  # a longer fence
+    assert inputs.inline_code("one\n\n![x](http://e)\x00two") == "` one ![x](http://e) two `"  # no paragraph break
+    assert inputs.inline_code("x" * 500, limit=10) == "` xxxxxxxxxx\u2026 `"
 
 
 def test_typed_special_tokens_are_read_as_special_tokens_and_announced(default_model):
