@@ -3,12 +3,14 @@ server that never opens a path or hub id a visitor names."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
 from app import model_access, services
 from app.model_access import Access, AccessError, LoadRefused, read_access
 from bert_core import DEFAULT_MODEL
+from tests.conftest import ROOT
 from tests.test_sidebar_model import app, param, sidebar_errors, tiny_checkpoint, unescaped  # noqa: F401
 
 NOT_OFFERED = "Cannot load {!r}: not a model this server offers. Using all-MiniLM-L6-v2 instead."
@@ -129,3 +131,13 @@ def test_settings_that_cannot_be_used_stop_the_page_with_a_message(monkeypatch):
     assert not at.exception
     assert "This server is not set up correctly: BERT_EXPLORER_MODE is 'open-to-all'" in unescaped(
         " ".join(e.value for e in at.error))
+
+
+def test_the_readme_example_list_reads_as_documented(tmp_path):
+    readme = (ROOT / "README.md").read_text()
+    example = re.search(r"```toml\n(.*?)```", readme, re.S).group(1)
+    (tmp_path / "checkpoints" / "course-bert").mkdir(parents=True)
+    (tmp_path / "models.toml").write_text(example)
+    models = model_access.read_models(tmp_path / "models.toml")
+    assert models == {DEFAULT_MODEL: DEFAULT_MODEL, "BERT base (uncased)": "google-bert/bert-base-uncased",
+                      "Course model": str(tmp_path / "checkpoints" / "course-bert")}

@@ -168,6 +168,16 @@ def test_an_upload_is_parsed_once_across_page_switches(monkeypatch):
     assert calls == ["mine.txt"]
 
 
+def test_two_sessions_see_only_their_own_upload():
+    marker = uuid.uuid4().hex
+    first, second = app().run(), app().run()
+    first.sidebar.file_uploader[0].set_value(("a.txt", f"Alpha {marker}.\n".encode(), "text/plain")).run()
+    second.sidebar.file_uploader[0].set_value(("b.txt", f"Beta {marker}.\n".encode(), "text/plain")).run()
+    first.run()
+    assert first.sidebar.selectbox(key="uploaded_choice").options == [f"Alpha {marker}."]
+    assert second.sidebar.selectbox(key="uploaded_choice").options == [f"Beta {marker}."]
+
+
 def test_a_latin1_upload_offers_its_lines_and_says_which_were_guessed():
     data = "Caf\u00e9 au lait.\nPlain words.\n".encode("latin-1")
     at = app().run()
