@@ -1,5 +1,8 @@
 """The sidebar every page shares: the model, the device, and the sentence(s) to look at.
 
+The model is typed (personal mode) or picked from the operator's list (classroom mode); see
+app/model_access.py. A model that cannot be loaded is named in one message and the default used.
+
 What it holds lives in st.session_state (so it survives moving between pages) and is mirrored
 in the URL (?model=…&a=…&b=…), so a shared link reopens the same view. Text is checked by
 app/inputs.py; what it had to change (control characters, truncation…) is announced at the top
