@@ -30,8 +30,8 @@ def server_access() -> model_access.Access:
 
 @st.cache_resource(max_entries=2, show_spinner="Loading the model…")
 def get_model(name: str) -> tuple[BertModel, object]:
-    """(model, tokenizer), loaded once per server; model_access.LoadRefused with the page's message
-    when `name` is not one this server offers or cannot be loaded. DEFAULT_MODEL is the bundled one."""
+    """(model, tokenizer), loaded once per server; raises model_access.LoadRefused when `name` is not
+    one this server offers or cannot be loaded. DEFAULT_MODEL is the bundled one."""
     cpu_tuning.use_serving_threads()
     return model_access.open_model(server_access(), name)
 
