@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from bert_core.align import encode, max_pieces
 
 MAX_CHARS = 20_000          # longer text is cut before tokenizing (BERT reads 512 pieces anyway)
 MAX_SENTENCES = 1_000       # an uploaded file offers at most this many sentences
+MAX_LINK_BYTES = 8_000      # of each sentence in a shared link (512 word pieces of English take about 3,000)
 TEXT_COLUMNS = ("sentence", "text")
 UNLIMITED = 2**31 - 1        # a max_length no input reaches: to count every piece before truncating
 _KEEP_AS_SPACE = {"\n", "\r", "\t", "\v", "\f", "\u2028", "\u2029", "\x85"}
@@ -68,6 +71,18 @@ def escape_markdown(text: str) -> str:
     return "".join("\\" + c if c in "\\`*_[]$<>#~|" else c for c in text)
 
 
+def inline_code(text: str, limit: int = 200) -> str:
+    """Text that may come from someone else's link (?model=) as a Markdown code span: nothing in it is
+    read as Markdown or HTML, and no URL, www. address or e-mail in it becomes a link (Streamlit's
+    Markdown links those even with their punctuation backslash-escaped). Line breaks and control
+    characters, which could end the span, become spaces; over `limit` characters it is cut."""
+    flat = " ".join("".join(" " if unicodedata.category(c)[0] in "CZ" else c for c in text).split())
+    if len(flat) > limit:
+        flat = flat[:limit] + "…"
+    fence = "`" * (max(map(len, re.findall("`+", flat)), default=0) + 1)  # longer than any run inside
+    return f"{fence} {flat} {fence}"
+
+
 def token_notices(tokenizer, text_a: str, text_b: str) -> list[Notice]:
     """Truncation (at the tokenizer's limit, as bert_core.encode does) and unknown pieces, in plain words."""
     notices = []
@@ -81,6 +96,7 @@ def token_notices(tokenizer, text_a: str, text_b: str) -> list[Notice]:
     if unknown:
         notices.append(Notice("info", f"{unknown} piece(s) are [UNK]: characters this model's vocabulary "
                                       "does not know."))
+    notices += typed_special_notices(tokenizer, text_a, text_b)
     return notices
 
 
@@ -119,19 +135,77 @@ def undecodable_at(text: str) -> int | None:
     return next((i for i, ch in enumerate(text) if "\udc80" <= ch <= "\udcff"), None)
 
 
+def typed_special_notices(tokenizer, text_a: str, text_b: str) -> list[Notice]:
+    """[MASK], [SEP], [CLS] or [PAD] typed in a sentence are read as BERT's special tokens, not as
+    letters (so a typed [MASK] is the mask token, as a fill-in-the-blank page needs): say so."""
+    special = {i: t for t, i in zip(tokenizer.all_special_tokens, tokenizer.all_special_ids, strict=True)
+               if i != tokenizer.unk_token_id}  # [UNK] also stands for unknown characters: told above
+    notices = []
+    for label, text in (("Sentence A", text_a), ("Sentence B", text_b)):
+        ids = tokenizer(text, add_special_tokens=False)["input_ids"] if text else []
+        typed = sorted({special[i] for i in ids if i in special})
+        if typed:
+            text = (f"{label} contains {', '.join(typed)} typed as text: BERT reads each as its special token "
+                    "(one piece, not letters), so a typed [MASK] is the mask token; a typed [SEP] or [CLS] "
+                    "also marks a sentence boundary for the model.")
+            notices.append(Notice("info", escape_markdown(text)))
+    return notices
+
+
+def link_texts(tokenizer, text_a: str, text_b: str) -> tuple[str, str]:
+    """What a shared link carries for the cleaned sentences: each cut after the last word piece the
+    model reads (the rest is truncated anyway), then to MAX_LINK_BYTES of UTF-8, so that a link stays
+    far below what a web server accepts however long the typed text was."""
+    encoding = encode(tokenizer, text_a, text_b or None)
+    texts = [text_a, text_b]
+    if encoding.truncated:
+        for segment, text in enumerate(texts):
+            ends = [word.end for word in encoding.words if word.segment == segment]
+            texts[segment] = text[:max(ends, default=0)]
+    return tuple(t.encode("utf-8")[:MAX_LINK_BYTES].decode("utf-8", errors="ignore") for t in texts)
+
+
 def decode_upload(name: str, data: bytes) -> tuple[str | None, list[Notice]]:
     """The file's text, or None with an error when it is not UTF-8 text (a binary file, a spreadsheet…)."""
     try:
         text = upload_text(data)
     except UploadError as err:
-        return None, [Notice("error", f"{name} cannot be read: {err}. Upload a UTF-8 .txt (one sentence per "
-                                      "line) or .csv file.")]
+        return None, [Notice("error", f"{escape_markdown(name)} cannot be read: {err}. Upload a UTF-8 .txt "
+                                      "(one sentence per line) or .csv file.")]
     bad = undecodable_at(text)
     if bad is not None:
         byte = len(text[:bad].encode("utf-8", errors="surrogateescape"))
-        return None, [Notice("error", f"{name} is not UTF-8 text (byte {byte} cannot be read). Save it "
-                                      "as UTF-8 (one sentence per line) and upload it again.")]
+        return None, [Notice("error", f"{escape_markdown(name)} is not UTF-8 text (byte {byte} cannot be read). "
+                                      "Save it as UTF-8 (one sentence per line) and upload it again.")]
     return text, []
+
+
+def decode_lines_leniently(name: str, data: bytes) -> tuple[str | None, list[Notice]]:
+    """decode_upload, except that a text file which is not all UTF-8 (often Latin-1 or Windows-1252,
+    from an older editor) is read line by line: UTF-8 lines as they are, the others as Windows-1252
+    (Latin-1 for its five undefined bytes), and a warning names those lines."""
+    text, notices = decode_upload(name, data)
+    if text is not None or not data.strip() or b"\x00" in data[:8192]:
+        return text, notices
+    lines, guessed = [], []
+    for number, raw in enumerate(data.removeprefix(b"\xef\xbb\xbf").split(b"\n"), start=1):
+        try:
+            lines.append(raw.decode("utf-8"))
+        except UnicodeDecodeError:
+            guessed.append(number)
+            lines.append(raw.decode("cp1252", errors="ignore") if _is_cp1252(raw) else raw.decode("latin-1"))
+    shown = ", ".join(map(str, guessed[:10])) + (f" … and {len(guessed) - 10:,} more" if len(guessed) > 10 else "")
+    return "\n".join(lines), [Notice("warning", f"{escape_markdown(name)} is not all UTF-8: line(s) {shown} were "
+                                                 "read as Latin-1 (Windows-1252). Check their accents; save the "
+                                                 "file as UTF-8 to be sure.")]
+
+
+def _is_cp1252(raw: bytes) -> bool:
+    try:
+        raw.decode("cp1252")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def table_delimiter(text: str, name: str = "") -> str:
@@ -181,18 +255,21 @@ def wordiest_column(rows: list[dict[str, str]], columns: list[str]) -> str:
     return max(columns, key=lambda c: sum(ch.isalpha() for row in rows[:200] for ch in (row.get(c) or "")))
 
 
-def sentences_from_lines(values: list[str | None]) -> tuple[list[str], list[Notice]]:
-    """Non-empty, cleaned sentences (at most MAX_SENTENCES) from lines or a CSV column."""
+def sentences_from_lines(values: Iterable[str | None]) -> tuple[list[str], list[Notice]]:
+    """Non-empty, cleaned sentences (at most MAX_SENTENCES) from lines or a CSV column. Lines after
+    those kept are not cleaned: a large file costs no more than its first sentences."""
     sentences = []
     for value in values:
         clean, _ = clean_text(value or "", "line")
         if clean:
             sentences.append(clean)
+            if len(sentences) > MAX_SENTENCES:
+                break
     notices = []
     if not sentences:
         notices.append(Notice("error", "The file has no sentences (every line is empty)."))
     elif len(sentences) > MAX_SENTENCES:
-        notices.append(Notice("warning", f"The file has {len(sentences):,} sentences; the first "
+        notices.append(Notice("warning", f"The file has more than {MAX_SENTENCES:,} sentences; the first "
                                          f"{MAX_SENTENCES:,} are offered."))
         sentences = sentences[:MAX_SENTENCES]
     return sentences, notices
@@ -211,7 +288,7 @@ def sentences_from_upload(name: str, data: bytes, column: str | None = None) -> 
     """Sentences of an uploaded .txt (one per line) or .csv/.tsv: its 'sentence' or 'text' column, else
     `column` (the user's choice, if the file has it), else the column holding the most letters, with a
     warning that asks the user to pick one."""
-    text, notices = decode_upload(name, data)
+    text, notices = decode_lines_leniently(name, data)
     lines: list[str | None] = []
     columns: list[str] = []
     chosen, guessed = None, False

@@ -11,10 +11,21 @@ from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ct
 
 from bert_core import BertModel, encode
 
-from . import attention, cpu_tuning, overview, polysemy, sentence_embeddings, syntax, tokens, vectors, walkthrough
+from . import (
+    attention,
+    cpu_tuning,
+    inputs,
+    model_access,
+    overview,
+    polysemy,
+    sentence_embeddings,
+    syntax,
+    tokens,
+    vectors,
+    walkthrough,
+)
 from .conllu import read_conllu
 from .heads import parse_heads
-from .models import load_model
 
 
 @st.cache_resource(show_spinner=False)
@@ -24,10 +35,17 @@ def process_settings() -> int:
     return cpu_tuning.tune_process(leave_free=1)
 
 
+@st.cache_resource(show_spinner=False)
+def server_access() -> model_access.Access:
+    """Who may load what (BERT_EXPLORER_MODE, BERT_EXPLORER_MODELS), read once per server."""
+    return model_access.read_access()
+
+
 @st.cache_resource(max_entries=2, show_spinner="Loading the model…")
-def get_model(name_or_path: str) -> tuple[BertModel, object]:
-    """(model, tokenizer), loaded once per server. DEFAULT_MODEL means the bundled checkpoint; a hub
-    id not in the local cache is downloaded with a progress bar."""
+def get_model(name: str) -> tuple[BertModel, object]:
+    """(model, tokenizer), loaded once per server; raises model_access.LoadRefused when `name` is not
+    one this server offers or cannot be loaded. DEFAULT_MODEL is the bundled one; a hub id not in the
+    local cache is downloaded with a progress bar."""
     process_settings()
     bar = None
     context = get_script_run_ctx()
@@ -38,12 +56,19 @@ def get_model(name_or_path: str) -> tuple[BertModel, object]:
         if bar is None:
             bar = st.progress(0.0)
         bar.progress(min(done / total, 1.0) if total else 0.0,
-                     text=f"Downloading {name_or_path}: {done / 1e6:,.1f} of {total / 1e6:,.1f} MB")
+                     text=f"Downloading {name}: {done / 1e6:,.1f} of {total / 1e6:,.1f} MB")
 
-    loaded = load_model(name_or_path, download_progress=downloaded)
+    loaded = model_access.open_model(server_access(), name, download_progress=downloaded)
     if bar is not None:
         bar.empty()
     return loaded
+
+
+# The sidebar's upload: parsed and cleaned once per file (its digest) and column, not on every
+# rerun or page switch. `_upload` (the UploadedFile) is not hashed; it is read only on a miss.
+@st.cache_data(max_entries=16, show_spinner="Reading the file…")
+def uploaded_sentences(digest: str, name: str, column: str | None, _upload) -> inputs.UploadedSentences:
+    return inputs.sentences_from_upload(name, _upload.getvalue(), column)
 
 
 # Embeddings pages. Uploaded files are keyed by their SHA-256 digest; `_data` and

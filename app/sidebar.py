@@ -1,5 +1,8 @@
 """The sidebar every page shares: the model, the device, and the sentence(s) to look at.
 
+The model is typed (personal mode) or picked from the operator's list (classroom mode); see
+app/model_access.py. A model that cannot be loaded is named in one message and the default used.
+
 What it holds lives in st.session_state (so it survives moving between pages) and is mirrored
 in the URL (?model=…&a=…&b=…), so a shared link reopens the same view. Text is checked by
 app/inputs.py; what it had to change (control characters, truncation…) is announced at the top
@@ -7,16 +10,20 @@ of every page.
 """
 from __future__ import annotations
 
+import hashlib
+import logging
 from dataclasses import dataclass
 
 import streamlit as st
 import torch
 
-from bert_core import DEFAULT_MODEL, CheckpointError
+from bert_core import DEFAULT_MODEL
 
-from . import inputs
+from . import inputs, model_access
 from .examples import EXAMPLES
-from .services import get_model
+from .services import get_model, server_access, uploaded_sentences
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -34,15 +41,51 @@ def _seed(key: str, url_key: str, default: str) -> None:
         st.session_state[key] = st.query_params.get(url_key, default)
 
 
-def _model_choice() -> str:
+def _model_choice(access: model_access.Access) -> str:
+    """The model's name: typed (personal mode) or picked from the operator's list (classroom mode)."""
     _seed("model_name", "model", DEFAULT_MODEL)
-    with st.sidebar.form("model_form"):
-        name = st.text_input("Model", value=st.session_state["model_name"],
-                             help=f"'{DEFAULT_MODEL}' (bundled), a local checkpoint folder, or a Hugging Face hub id")
-        if st.form_submit_button("Load model"):
-            st.session_state["model_name"] = name.strip() or DEFAULT_MODEL
+    if access.classroom:
+        if st.session_state["model_name"] not in access.models:  # a link naming anything else
+            _fall_back(model_access.LoadRefused(st.session_state["model_name"], model_access.NOT_OFFERED))
+        st.session_state["model_select"] = st.session_state["model_name"]
+        st.sidebar.selectbox("Model", list(access.models), key="model_select", on_change=_on_model_select,
+                             help="The models this server offers")
+    else:
+        with st.sidebar.form("model_form"):
+            name = st.text_input("Model", value=st.session_state["model_name"],
+                                 help=f"'{DEFAULT_MODEL}' (bundled), a local checkpoint folder, or a Hugging Face "
+                                      "hub id")
+            if st.form_submit_button("Load model"):
+                st.session_state["model_name"] = name.strip() or DEFAULT_MODEL
     st.query_params["model"] = st.session_state["model_name"]
     return st.session_state["model_name"]
+
+
+def _on_model_select() -> None:
+    st.session_state["model_name"] = st.session_state["model_select"]
+
+
+def _fall_back(refused: model_access.LoadRefused) -> None:
+    """Say why the chosen model is not used, once, and forget it, so that later reruns and shared
+    links do not try it again. The name and the loader's account may come from someone else's link:
+    code spans, so that nothing in them is read as Markdown or becomes a link."""
+    detail = f" {inputs.inline_code(refused.detail, limit=1000)}" if refused.detail else ""
+    st.sidebar.error(f"Cannot load {inputs.inline_code(refused.name)}: {refused.reason}{detail} "
+                     f"Using {DEFAULT_MODEL} instead.")
+    st.session_state["model_name"] = st.query_params["model"] = DEFAULT_MODEL
+
+
+def _load(access: model_access.Access) -> tuple[str, object, object]:
+    """(name, model, tokenizer) of the chosen model, or of the default when it cannot be loaded."""
+    name = _model_choice(access)
+    try:
+        return name, *get_model(name)
+    except model_access.LoadRefused as refused:
+        _fall_back(refused)
+    except Exception as err:  # whatever else goes wrong, the page carries on with the default
+        log.exception("model %r", name)
+        _fall_back(model_access.LoadRefused(name, f"loading failed ({type(err).__name__})."))
+    return DEFAULT_MODEL, *get_model(DEFAULT_MODEL)
 
 
 def _use_sentences(text_a: str, text_b: str, source: str) -> None:
@@ -79,13 +122,21 @@ def _example_labels() -> list[str]:
     return ["(your own)"] + [a if not b else f"{a} / {b}" for a, b in EXAMPLES]
 
 
+def _upload_digest(upload) -> str:
+    """The upload's SHA-256, computed once per file this session uploads (reruns see the same file_id)."""
+    known = st.session_state.get("upload_digest")
+    if known is None or known[0] != upload.file_id:
+        known = st.session_state["upload_digest"] = (upload.file_id, hashlib.sha256(upload.getvalue()).hexdigest())
+    return known[1]
+
+
 def _uploaded_sentences() -> list[str]:
     """Sentences from an uploaded .txt (one per line) or .csv (a 'sentence'/'text' column, or one the user picks)."""
     upload = st.sidebar.file_uploader("Your own sentences (.txt one per line, or .csv)", type=["txt", "csv"],
                                       key="upload")
     if upload is None:
         return []
-    uploaded = inputs.sentences_from_upload(upload.name, upload.getvalue(), st.session_state.get("upload_column"))
+    uploaded = uploaded_sentences(_upload_digest(upload), upload.name, st.session_state.get("upload_column"), upload)
     for notice in uploaded.notices:
         getattr(st.sidebar, notice.level)(notice.text)
     if uploaded.column_guessed:
@@ -117,21 +168,18 @@ def _sentences() -> tuple[str, str]:
         st.warning(f"Sentence A is empty: showing the course example “{default_a}” instead.")
         st.session_state["text_a"], st.session_state["text_b"] = default_a, default_b
         text_a, text_b = default_a, default_b
-    st.query_params["a"], st.query_params["b"] = st.session_state["text_a"], st.session_state["text_b"]
     for notice in notices_a + notices_b:
         getattr(st, notice.level)(notice.text)
     return text_a, text_b
 
 
 def render_sidebar() -> Selection:
-    model_name = _model_choice()
     try:
-        model, tokenizer = get_model(model_name)
-    except (CheckpointError, ValueError, OSError) as err:
-        st.sidebar.error(f"Could not load {model_name!r}: {err}. Using {DEFAULT_MODEL} instead.")
-        # Forget the bad name, so later reruns and shared links do not try to load it again.
-        model_name = st.session_state["model_name"] = st.query_params["model"] = DEFAULT_MODEL
-        model, tokenizer = get_model(model_name)
+        access = server_access()
+    except model_access.AccessError as err:  # the operator's settings: refuse to serve rather than guess
+        st.error(f"This server is not set up correctly: {inputs.escape_markdown(str(err))}.")
+        st.stop()
+    model_name, model, tokenizer = _load(access)
     device = model.device
     threads = torch.get_num_threads()
     on_cpu = f" ({threads} thread{'s' if threads > 1 else ''})" if device.type == "cpu" else ""
@@ -139,8 +187,11 @@ def render_sidebar() -> Selection:
                        f"{model.config.num_attention_heads} heads · {model.config.hidden_size} wide")
     text_a, text_b = _sentences()
     if text_b and model.config.type_vocab_size < 2:
-        st.warning(f"{model_name} has a single segment embedding (type_vocab_size 1): sentence B is left out.")
+        st.warning(f"{inputs.inline_code(model_name)} has a single segment embedding (type_vocab_size 1): "
+                   "sentence B is left out.")
         text_b = ""
     for notice in inputs.token_notices(tokenizer, text_a, text_b):
         getattr(st, notice.level)(notice.text)
+    # The link carries what the model reads, not the typed text: a long text keeps a working link.
+    st.query_params["a"], st.query_params["b"] = inputs.link_texts(tokenizer, text_a, text_b)
     return Selection(model_name, model, tokenizer, text_a, text_b)

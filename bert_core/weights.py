@@ -10,10 +10,13 @@ import io
 import json
 import logging
 import os
+import pickle
+import re
 from collections.abc import Callable
 from pathlib import Path
 
 import torch
+from safetensors import safe_open
 from safetensors.torch import load_file
 
 from .config import BertConfig
@@ -62,6 +65,62 @@ TASK_HEAD_PREFIXES = ("classifier.", "qa_outputs.")
 
 WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin")
 
+# A config.json is only a few numbers, yet it decides how much memory the model takes: the size it
+# implies is checked before anything is allocated (bert-large has 335 million parameters).
+MAX_PARAMETERS_ENV = "BERT_EXPLORER_MAX_PARAMETERS"
+DEFAULT_MAX_PARAMETERS = 500_000_000
+# Weight files may hold up to this many times the limit: a tied MLM decoder repeats the word
+# embeddings, and a fine-tuning head adds its own tensors.
+FILE_ELEMENTS_FACTOR = 2
+
+
+def max_parameters() -> int:
+    """The largest model this process builds: $BERT_EXPLORER_MAX_PARAMETERS, or DEFAULT_MAX_PARAMETERS."""
+    text = os.environ.get(MAX_PARAMETERS_ENV, "").strip().replace("_", "")
+    if not text:
+        return DEFAULT_MAX_PARAMETERS
+    if not text.isdigit() or int(text) <= 0:
+        raise ValueError(f"{MAX_PARAMETERS_ENV} must be a positive whole number of parameters, got {text!r}")
+    return int(text)
+
+
+def parameter_shapes(config: BertConfig, *, pooler: bool = True, mlm_head: bool = False,
+                     nsp_head: bool = False) -> dict[str, torch.Size]:
+    """Every parameter's name and shape for this config, as BertModel builds them, without allocating
+    anything. (Building the model on the meta device would do the same, but its first weight
+    initialisation there imports torch's compiler, which takes seconds.)"""
+    v, h, i = config.vocab_size, config.hidden_size, config.intermediate_size
+    square, vector = (h, h), (h,)
+    shapes = {"embeddings.word_embeddings.weight": (v, h),
+              "embeddings.position_embeddings.weight": (config.max_position_embeddings, h),
+              "embeddings.token_type_embeddings.weight": (config.type_vocab_size, h),
+              "embeddings.LayerNorm.weight": vector, "embeddings.LayerNorm.bias": vector}
+    layer = {"attention.self.query.weight": square, "attention.self.query.bias": vector,
+             "attention.self.key.weight": square, "attention.self.key.bias": vector,
+             "attention.self.value.weight": square, "attention.self.value.bias": vector,
+             "attention.output.dense.weight": square, "attention.output.dense.bias": vector,
+             "attention.output.LayerNorm.weight": vector, "attention.output.LayerNorm.bias": vector,
+             "intermediate.dense.weight": (i, h), "intermediate.dense.bias": (i,),
+             "output.dense.weight": (h, i), "output.dense.bias": vector,
+             "output.LayerNorm.weight": vector, "output.LayerNorm.bias": vector}
+    shapes.update({f"encoder.layer.{n}.{key}": shape for n in range(config.num_hidden_layers)
+                   for key, shape in layer.items()})
+    heads = {"pooler": pooler, "mlm": mlm_head, "nsp": nsp_head}
+    head_shapes = {"pooler": [square, vector], "mlm": [square, vector, vector, vector, (v,)], "nsp": [(2, h), (2,)]}
+    for name, wanted in heads.items():
+        if wanted:
+            shapes.update(zip(OPTIONAL_GROUPS[name], head_shapes[name], strict=True))
+    return {key: torch.Size(shape) for key, shape in shapes.items()}
+
+
+def check_size(config: BertConfig, source: Path, limit: int | None = None) -> None:
+    """Refuse a config whose encoder (heads left out) has more than `limit` parameters (max_parameters())."""
+    limit = max_parameters() if limit is None else limit
+    count = sum(shape.numel() for shape in parameter_shapes(config, pooler=False).values())
+    if count > limit:
+        raise CheckpointError(f"{source}: describes a model of {count:,} parameters, more than this server's limit "
+                              f"of {limit:,} ({MAX_PARAMETERS_ENV}); nothing was loaded")
+
 
 def normalize_key(key: str) -> str:
     if key.startswith("bert."):
@@ -78,14 +137,17 @@ def expected_keys(config: BertConfig) -> list[str]:
 
 
 def read_config(folder: Path) -> BertConfig:
+    """The folder's config.json, checked, and refused when the model it describes is over max_parameters()."""
     path = folder / "config.json"
     if not path.is_file():
         raise CheckpointError(f"{folder} has no config.json: not a Hugging Face checkpoint folder")
     try:
         values = json.loads(path.read_text(encoding="utf-8"))
-        return BertConfig.from_dict(values)
+        config = BertConfig.from_dict(values)
     except (ValueError, TypeError) as err:  # JSONDecodeError and ConfigError are ValueErrors
         raise CheckpointError(f"{path}: {err}") from err
+    check_size(config, path)
+    return config
 
 
 def read_state_dict(folder: Path) -> tuple[dict[str, torch.Tensor], Path]:
@@ -96,22 +158,68 @@ def read_state_dict(folder: Path) -> tuple[dict[str, torch.Tensor], Path]:
             break
     else:
         raise CheckpointError(f"{folder} has none of {', '.join(WEIGHT_FILES)}: no weights to load")
+    limit = FILE_ELEMENTS_FACTOR * max_parameters()
     try:
-        if name == "model.safetensors":
-            return load_file(path), path
-        if name == "model.safetensors.index.json":
-            shards = sorted(set(json.loads(path.read_text(encoding="utf-8"))["weight_map"].values()))
+        if name in ("model.safetensors", "model.safetensors.index.json"):
+            files = [path]
+            if name == "model.safetensors.index.json":
+                shards = sorted(set(json.loads(path.read_text(encoding="utf-8"))["weight_map"].values()))
+                files = [folder / shard for shard in shards]
+            # The headers give every shape without reading the data: check the total first.
+            _check_elements(sum(_header_elements(file) for file in files), limit, path)
             tensors = {}
-            for shard in shards:
-                tensors.update(load_file(folder / shard))
+            for file in files:
+                tensors.update(load_file(file))
             return tensors, path
-        # .bin is a pickle: weights_only refuses anything but tensors, so it cannot run code
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        state = _load_bin(path, limit)
+    except CheckpointError:
+        raise
+    except pickle.UnpicklingError as err:
+        raise CheckpointError(_unsafe_pickle_message(path, err)) from err
     except Exception as err:  # a truncated or corrupt file raises many kinds of error
         raise CheckpointError(f"{path}: cannot read the weights ({type(err).__name__}: {err})") from err
     if not isinstance(state, dict) or not all(isinstance(t, torch.Tensor) for t in state.values()):
         raise CheckpointError(f"{path}: not a state dict (a mapping of weight names to tensors)")
+    _check_elements(sum(t.numel() for t in state.values()), limit, path)
     return state, path
+
+
+def _header_elements(path: Path) -> int:
+    with safe_open(path, framework="pt") as file:
+        return sum(torch.Size(file.get_slice(key).get_shape()).numel() for key in file.keys())
+
+
+def _check_elements(count: int, limit: int, path: Path) -> None:
+    if count > limit:
+        raise CheckpointError(f"{path}: holds {count:,} numbers, more than this server reads ({limit:,}, twice "
+                              f"{MAX_PARAMETERS_ENV}); nothing was loaded")
+
+
+def _load_bin(path: Path, limit: int):
+    """A pytorch_model.bin, memory-mapped, so its tensors are only read once they are copied into the model.
+
+    .bin is a pickle: weights_only refuses anything but tensors, so it cannot run code. A file in the
+    old (pre-zip) format cannot be mapped: it is read whole, when its size is within the limit."""
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    except RuntimeError as err:
+        if "mmap can only be used" not in str(err):
+            raise
+    _check_elements(path.stat().st_size // 4, limit, path)  # float32 bytes: at most this many numbers
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def _unsafe_pickle_message(path: Path, err: Exception) -> str:
+    """Our words for a pickle that weights_only refused. PyTorch's own message advises loading it with
+    weights_only=False, which would run whatever code the file carries: never show that advice."""
+    refused = re.search(r"GLOBAL ([\w.]+)", str(err))
+    if refused is None:  # damaged, or pickle instructions a state dict never uses
+        return (f"{path}: cannot read the weights: not a plain PyTorch state dict, or a damaged file "
+                f"({type(err).__name__}); nothing in it was run")
+    return (f"{path}: refused: besides tensors, this pickle asks for {refused[1]}, Python code or objects "
+            "that could run when loaded, so it was not loaded. Use a checkpoint saved as model.safetensors; "
+            "only if you trust where this file came from, convert it outside this app (load it once with "
+            "torch.load and save its tensors with safetensors.torch.save_file as model.safetensors).")
 
 
 def load_weights(model_config: BertConfig, raw: dict[str, torch.Tensor], source: Path) -> BertModel:
@@ -138,14 +246,15 @@ def load_weights(model_config: BertConfig, raw: dict[str, torch.Tensor], source:
     present = {name for name, found in groups.items() if found}
     if "nsp" in present and "pooler" not in present:
         raise CheckpointError(f"{source}: has a next-sentence head but no pooler (pooler.dense.*)")
-    model = BertModel(model_config, pooler="pooler" in present, mlm_head="mlm" in present,
-                      nsp_head="nsp" in present)
-    params = dict(model.named_parameters())
-    unexpected = [k for k in tensors if k not in params]
+    heads = {"pooler": "pooler" in present, "mlm_head": "mlm" in present, "nsp_head": "nsp" in present}
+    # Names and shapes are checked on the meta device, so a config.json that does not fit its
+    # weights is refused before the model it describes takes any memory.
+    shapes = parameter_shapes(model_config, **heads)
+    unexpected = [k for k in tensors if k not in shapes]
     if unexpected:
         raise CheckpointError(f"{source}: unexpected weights {_few(unexpected)} (is this a BERT checkpoint?)")
-    wrong_shape = [f"{k} {tuple(t.shape)} vs {tuple(params[k].shape)}"
-                   for k, t in tensors.items() if t.shape != params[k].shape]
+    wrong_shape = [f"{k} {tuple(t.shape)} vs {tuple(shapes[k])}"
+                   for k, t in tensors.items() if t.shape != shapes[k]]
     if wrong_shape:
         raise CheckpointError(f"{source}: weights whose shape does not match config.json: {_few(wrong_shape)}")
     untied = [f"{k} (differs from {TIED_KEYS[k]})" for k, t in tied.items()
@@ -153,6 +262,8 @@ def load_weights(model_config: BertConfig, raw: dict[str, torch.Tensor], source:
     if untied:
         raise CheckpointError(f"{source}: its MLM decoder is not tied to the word embeddings, which this "
                               f"model requires: {_few(untied)}")
+    model = BertModel(model_config, **heads)
+    params = dict(model.named_parameters())
     with torch.no_grad():
         for key, tensor in tensors.items():
             params[key].copy_(tensor)

