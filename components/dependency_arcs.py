@@ -164,7 +164,7 @@ def _label_x(placed: Placed, arcs: list[Placed], label_width: float) -> float:
     crossings = sorted(x for other in arcs if other.arc.level > placed.arc.level
                        for x in (other.x0, other.x1) if placed.x0 < x < placed.x1)
     stops = [placed.x0, *crossings, placed.x1]
-    a, b = max(zip(stops, stops[1:]), key=lambda s: s[1] - s[0])
+    a, b = max(zip(stops[:-1], stops[1:], strict=True), key=lambda s: s[1] - s[0])
     middle = (a + b) / 2
     if not crossings:
         return middle

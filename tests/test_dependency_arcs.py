@@ -97,7 +97,7 @@ def test_random_trees_nested_arcs_of_different_spans_never_share_a_level(project
                         assert a.arc.level < b.arc.level, (case, a, b)
 
 
-def test_random_projective_trees_no_label_sits_on_a_line_and_no_two_feet_meet():
+def test_random_projective_trees_no_line_crosses_another_or_a_label():
     rng = random.Random(3)
     for _ in range(300):
         case = random_case(rng, projective=True)
@@ -117,3 +117,5 @@ def test_random_projective_trees_no_label_sits_on_a_line_and_no_two_feet_meet():
                 for foot in (other.x0, other.x1):              # the other arc's upright lines
                     assert not overlap(box, (foot - 0.8, other_top, 1.6, shape.top_base - other_top)), (case, p, other)
                 assert not overlap(box, (other.x0, other_top - 0.8, other.x1 - other.x0, 1.6)), (case, p, other)
+                if other.arc.level > p.arc.level:                   # a higher arc's uprights miss this top edge
+                    assert not (p.x0 < other.x0 < p.x1 or p.x0 < other.x1 < p.x1), (case, p, other)
