@@ -8,7 +8,9 @@ of script on every rerun.
 """
 from __future__ import annotations
 
+import json
 from functools import cache
+from html import escape
 from pathlib import Path
 
 import streamlit as st
@@ -42,3 +44,21 @@ def standalone_document(*, title: str, body: str, scripts: tuple[str, ...] = (),
 def embed(html: str, *, height: int, title: str) -> None:
     """Show an HTML document in the page, in an iframe `height` pixels high (scrolls inside if taller)."""
     st.iframe(html, height=height, alt=title)
+
+
+_BUTTON_STYLE = ("font:15px 'Source Sans Pro', sans-serif; padding:6px 12px; min-height:38px; background:white; "
+                 "color:rgb(49,51,63); border:1px solid rgba(49,51,63,0.2); border-radius:8px; cursor:pointer")
+
+
+def png_download(*, frame_title: str, file_name: str, label: str, selector: str = "svg") -> None:
+    """A button that saves, as a PNG, the first element matching `selector` (an SVG) inside the view
+    embedded in this page with the title `frame_title` (see embed). The browser draws it: the server has
+    no drawing engine. The view's iframe and this button's share the page's origin (st.iframe's sandbox
+    allows it), so the button can read the view; static/png_export.js does the work, offline."""
+    arguments = json.dumps([frame_title, selector, file_name])
+    body = (f'<button id="save" style="{_BUTTON_STYLE}">↓ {escape(label)}</button>'
+            '<span id="status" style="font:13px sans-serif; color:#a33; margin-left:8px"></span>\n'
+            + inline_script(static_text("png_export.js"))
+            + inline_script(f'document.getElementById("save").addEventListener("click", () => '
+                            f'savePngFromFrame(...{arguments}, document.getElementById("status")));'))
+    embed(standalone_document(title=label, body=body), height=44, title=f"{label} download")
