@@ -46,7 +46,7 @@ def embed(html: str, *, height: int, title: str) -> None:
     st.iframe(html, height=height, alt=title)
 
 
-_BUTTON_STYLE = ("font:15px 'Source Sans Pro', sans-serif; padding:6px 12px; min-height:38px; background:white; "
+_BUTTON_STYLE = ("font:14px 'Source Sans Pro', sans-serif; padding:4px 12px; min-height:40px; background:white; "
                  "color:rgb(49,51,63); border:1px solid rgba(49,51,63,0.2); border-radius:8px; cursor:pointer")
 
 
@@ -61,4 +61,4 @@ def png_download(*, frame_title: str, file_name: str, label: str, selector: str 
             + inline_script(static_text("png_export.js"))
             + inline_script(f'document.getElementById("save").addEventListener("click", () => '
                             f'savePngFromFrame(...{arguments}, document.getElementById("status")));'))
-    embed(standalone_document(title=label, body=body), height=44, title=f"{label} download")
+    embed(standalone_document(title=label, body=body), height=44, title=f"PNG download: {label}")

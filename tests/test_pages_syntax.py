@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+from urllib.parse import parse_qs, urlencode, urlparse
 
 import numpy as np
 import pytest
@@ -228,24 +229,74 @@ def _as_conllu(lines: str) -> str:
     return "\n\n".join(blocks) + "\n"
 
 
+LONG = "The old man who lives next door fixed the broken chair that his daughter had left in the garage last winter."
+
+# Every label of the arcs, as the browser measures its text, against the white box drawn for it.
+_LABELS_FIT = """() => {
+    const svg = document.querySelector('iframe[title="ss_arcs: dependency arcs"]').contentDocument.querySelector('svg');
+    return Array.from(svg.querySelectorAll('rect.label'), rect => {
+        const label = rect.nextElementSibling, text = label.getBBox(), box = rect.getBBox();
+        return {label: label.textContent, fits: text.x >= box.x && text.x + text.width <= box.x + box.width};
+    });
+}"""
+
+
+def wait_until_idle(page) -> None:
+    page.wait_for_function("() => !document.querySelector('[data-testid=stStatusWidget]')", timeout=120_000)
+
+
+def full_page_screenshot(page, path) -> None:
+    height = page.evaluate("document.querySelector('[data-testid=stMain]').scrollHeight")
+    page.set_viewport_size({"width": 1400, "height": min(int(height) + 40, 5000)})
+    page.wait_for_timeout(2500)
+    page.screenshot(path=str(path))
+    page.set_viewport_size({"width": 1400, "height": 1000})
+
+
 @pytest.mark.browser
 def test_syntax_pages_in_chromium(chromium, screenshots):
     requests: list[str] = []
     with streamlit_server(PORT) as url:
         page = chromium.new_page(viewport={"width": 1400, "height": 1000})
         page.on("request", lambda request: requests.append(request.url))
-        for name, query in (("syntax_sentence", "?a=The+old+man+fixed+the+broken+chair+in+his+garage.&b="),
-                            ("syntax_corpus", "")):
-            page.goto(f"{url}/{name}{query}", wait_until="domcontentloaded")
-            page.locator("[data-testid=stDataFrame]").first.wait_for(timeout=180_000)
-            page.wait_for_function("() => !document.querySelector('[data-testid=stStatusWidget]')", timeout=120_000)
-            height = page.evaluate("document.querySelector('[data-testid=stMain]').scrollHeight")
-            page.set_viewport_size({"width": 1400, "height": min(int(height) + 40, 5000)})
-            page.wait_for_timeout(2500)
-            page.screenshot(path=str(screenshots / f"{name}.png"))
-            page.set_viewport_size({"width": 1400, "height": 1000})
-        page.goto(f"{url}/syntax_sentence?a=Dogs+bark+loudly.&b=", wait_until="domcontentloaded")
+        page.goto(f"{url}/syntax_sentence?{urlencode({'a': LONG, 'b': ''})}", wait_until="domcontentloaded")
         frame = page.frame_locator("iframe[title='ss_arcs: dependency arcs']")
-        frame.locator("svg text", has_text="loudly").wait_for(timeout=180_000)
-        assert frame.locator("svg path").count() >= 4   # tree arcs and guesses, each with its arrow
+        frame.locator("svg text", has_text="winter").wait_for(timeout=180_000)
+        wait_until_idle(page)
+        labels = page.evaluate(_LABELS_FIT)
+        assert len(labels) == len(LONG.split()) + 1 and "root" in [x["label"] for x in labels]  # words and "."
+        assert all(x["fits"] for x in labels), labels   # Chromium's font fits the boxes the layout reserved
+        full_page_screenshot(page, screenshots / "syntax_sentence.png")
+
+        # a click on a grid's cell draws that head, and the URL keeps it; so does the direction
+        point = page.locator(".js-plotly-plot").first.locator("g.points path.point").nth(3 * 12 + 8)  # layer 4, head 9
+        point.scroll_into_view_if_needed()
+        page.wait_for_timeout(500)
+        box = point.bounding_box()
+        page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        page.get_by_role("heading", name="Layer 4, head 9").wait_for(timeout=60_000)
+        page.get_by_test_id("stMain").get_by_text("head → dependent").first.click()
+        page.get_by_role("heading", name="Which heads are right, per relation (head → dependent)").wait_for(
+            timeout=60_000)
+        page.wait_for_function("() => location.search.includes('ss_direction')", timeout=30_000)
+        query = parse_qs(urlparse(page.url).query)
+        assert (query["ss_layer"], query["ss_head"], query["ss_direction"]) == (["4"], ["9"], ["head → dependent"])
+        assert query["a"] == [LONG]
+
+        # the link, opened in a new browser, reopens the same view
+        fresh = chromium.new_context(viewport={"width": 1400, "height": 1000})
+        other = fresh.new_page()
+        other.goto(page.url, wait_until="domcontentloaded")
+        other.get_by_role("heading", name="Layer 4, head 9").wait_for(timeout=180_000)
+        other.get_by_role("heading", name="Which heads are right, per relation (head → dependent)").wait_for()
+        fresh.close()
+
+        page.goto(f"{url}/syntax_corpus", wait_until="domcontentloaded")
+        page.locator("[data-testid=stDataFrame]").first.wait_for(timeout=180_000)
+        wait_until_idle(page)
+        page.locator(".js-plotly-plot").nth(1).wait_for(timeout=60_000)   # the bars per relation, the relation's grid
+        full_page_screenshot(page, screenshots / "syntax_corpus.png")
+        page.get_by_test_id("stMain").get_by_text("head → dependent").first.click()
+        page.wait_for_function("() => location.search.includes('sc_direction')", timeout=30_000)
+        assert parse_qs(urlparse(page.url).query)["sc_direction"] == ["head → dependent"]
     assert requests and all(is_local(r) for r in requests), [r for r in requests if not is_local(r)]
