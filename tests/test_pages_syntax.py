@@ -245,6 +245,10 @@ def wait_until_idle(page) -> None:
     page.wait_for_function("() => !document.querySelector('[data-testid=stStatusWidget]')", timeout=120_000)
 
 
+def choose_direction(page, direction: str) -> None:
+    page.get_by_test_id("stRadio").filter(has_text="Direction").get_by_text(direction).click()
+
+
 def full_page_screenshot(page, path) -> None:
     height = page.evaluate("document.querySelector('[data-testid=stMain]').scrollHeight")
     page.set_viewport_size({"width": 1400, "height": min(int(height) + 40, 5000)})
@@ -275,7 +279,7 @@ def test_syntax_pages_in_chromium(chromium, screenshots):
         box = point.bounding_box()
         page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
         page.get_by_role("heading", name="Layer 4, head 9").wait_for(timeout=60_000)
-        page.get_by_test_id("stMain").get_by_text("head → dependent").first.click()
+        choose_direction(page, "head → dependent")
         page.get_by_role("heading", name="Which heads are right, per relation (head → dependent)").wait_for(
             timeout=60_000)
         page.wait_for_function("() => location.search.includes('ss_direction')", timeout=30_000)
@@ -296,7 +300,7 @@ def test_syntax_pages_in_chromium(chromium, screenshots):
         wait_until_idle(page)
         page.locator(".js-plotly-plot").nth(1).wait_for(timeout=60_000)   # the bars per relation, the relation's grid
         full_page_screenshot(page, screenshots / "syntax_corpus.png")
-        page.get_by_test_id("stMain").get_by_text("head → dependent").first.click()
+        choose_direction(page, "head → dependent")
         page.wait_for_function("() => location.search.includes('sc_direction')", timeout=30_000)
         assert parse_qs(urlparse(page.url).query)["sc_direction"] == ["head → dependent"]
     assert requests and all(is_local(r) for r in requests), [r for r in requests if not is_local(r)]
