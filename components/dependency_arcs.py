@@ -21,7 +21,7 @@ WORD_SIZE, LABEL_SIZE = 17, 12   # font sizes, px
 LABEL_HEIGHT = 14                # a label's box
 LEVEL_STEP = 24                  # tree arcs: pixels per level (more than a label's height, so labels never touch)
 GUESS_STEP = 12                  # guesses below the words carry no label
-SIDE_GAP = 5                     # between the feet of arcs that meet the same word
+SIDE_GAP = 6                     # between the feet of arcs that meet the same word
 MARGIN = 12
 
 

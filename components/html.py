@@ -8,6 +8,7 @@ of script on every rerun.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from functools import cache
 from html import escape
@@ -46,19 +47,28 @@ def embed(html: str, *, height: int, title: str) -> None:
     st.iframe(html, height=height, alt=title)
 
 
-_BUTTON_STYLE = ("font:14px 'Source Sans Pro', sans-serif; padding:4px 12px; min-height:40px; background:white; "
-                 "color:rgb(49,51,63); border:1px solid rgba(49,51,63,0.2); border-radius:8px; cursor:pointer")
+_BUTTON_STYLE = ("font:inherit; font-size:14px; padding:4px 12px; min-height:40px; background:white; "
+                 "color:rgb(49,51,63); border:1px solid rgba(49,51,63,0.2); border-radius:8px; cursor:pointer; "
+                 "display:inline-flex; align-items:center; gap:8px")
+# Material Symbols' "download", the icon of the app's other download buttons, as an inline SVG (no font to fetch).
+_DOWNLOAD_ICON = ('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 -960 960 960" width="18" height="18" '
+                  'fill="currentColor" aria-hidden="true"><path d="M480-320 280-520l56-58 104 104v-326h80v326l104'
+                  '-104 56 58-200 200ZM240-160q-33 0-56.5-23.5T160-240v-120h80v120h480v-120h80v120q0 33-23.5 56.5T720'
+                  '-160H240Z"/></svg>')
 
 
 def png_download(*, frame_title: str, file_name: str, label: str, selector: str = "svg") -> None:
     """A button that saves, as a PNG, the first element matching `selector` (an SVG) inside the view
     embedded in this page with the title `frame_title` (see embed). The browser draws it: the server has
-    no drawing engine. The view's iframe and this button's share the page's origin (st.iframe's sandbox
-    allows it), so the button can read the view; static/png_export.js does the work, offline."""
+    no drawing engine. The button lives in the page itself (st.html with its script), which can read
+    the view's iframe (same origin); static/png_export.js does the work, offline."""
     arguments = json.dumps([frame_title, selector, file_name])
-    body = (f'<button id="save" style="{_BUTTON_STYLE}">↓ {escape(label)}</button>'
-            '<span id="status" style="font:13px sans-serif; color:#a33; margin-left:8px"></span>\n'
+    button = "png-" + hashlib.sha1(arguments.encode()).hexdigest()[:12]
+    st.html(f'<button id="{button}" title="Save the picture as PNG" style="{_BUTTON_STYLE}">'
+            f"{_DOWNLOAD_ICON}{escape(label)}</button>"
+            f'<span id="{button}-status" style="font-size:13px; color:#a33; margin-left:8px"></span>\n'
             + inline_script(static_text("png_export.js"))
-            + inline_script(f'document.getElementById("save").addEventListener("click", () => '
-                            f'savePngFromFrame(...{arguments}, document.getElementById("status")));'))
-    embed(standalone_document(title=label, body=body), height=44, title=f"PNG download: {label}")
+            # onclick, not addEventListener: a rerun may run the script again on the same button
+            + inline_script(f'document.getElementById("{button}").onclick = () => '
+                            f'savePngFromFrame(...{arguments}, document.getElementById("{button}-status"));'),
+            width="content", unsafe_allow_javascript=True)

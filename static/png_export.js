@@ -1,9 +1,9 @@
 // BERT Explorer: save an SVG that a view in the same page has drawn as a PNG, in the browser (the server
 // has no drawing engine). The SVG is copied with its computed styles (bertviz styles text through CSS),
-// drawn on a white canvas and saved; nothing leaves the machine. Used by components/html.py png_download.
-"use strict";
+// drawn on a white canvas and saved; nothing leaves the machine. Used by components/html.py png_download,
+// which may run this file again on every rerun: top-level names are var and function, which may be redeclared.
 
-const PNG_STYLES = ["font-family", "font-size", "font-weight", "font-style", "fill", "fill-opacity", "stroke",
+var PNG_STYLES = ["font-family", "font-size", "font-weight", "font-style", "fill", "fill-opacity", "stroke",
                     "stroke-width", "stroke-opacity", "stroke-dasharray", "opacity", "text-anchor",
                     "dominant-baseline", "visibility", "display"];
 

@@ -29,9 +29,9 @@ def png_facts(data: bytes) -> tuple[int, int, int]:
     return width, height, len(set(pixels))
 
 
-def download(page, frame_title: str, path) -> tuple[str, bytes]:
+def download(page, label: str, path) -> tuple[str, bytes]:
     with page.expect_download(timeout=60_000) as info:
-        page.frame_locator(f"iframe[title='{frame_title}']").locator("button").click()
+        page.get_by_role("button", name=label, exact=True).click()
     info.value.save_as(path)
     return info.value.suggested_filename, path.read_bytes()
 
@@ -58,7 +58,7 @@ def test_png_downloads_of_the_arcs_and_the_attention_views(chromium, tmp_path):
         page.frame_locator("iframe[title='ss_arcs: dependency arcs']").locator("svg text", has_text="garage").wait_for(
             timeout=180_000)
         size = svg_size(page, "iframe[title='ss_arcs: dependency arcs']")
-        name, data = download(page, "PNG download: Arcs (PNG)", tmp_path / "arcs.png")
+        name, data = download(page, "Arcs (PNG)", tmp_path / "arcs.png")
         assert name.startswith("arcs_layer") and name.endswith(".png")
         saved["arcs"] = (size, png_facts(data))
 
@@ -67,7 +67,7 @@ def test_png_downloads_of_the_arcs_and_the_attention_views(chromium, tmp_path):
         page.frame_locator("iframe[title^='Head view']").first.locator("#vis svg text").first.wait_for(timeout=180_000)
         page.wait_for_timeout(1000)   # bertviz draws the lines after the text
         size = svg_size(page, "iframe[title^='Head view']")
-        name, data = download(page, "PNG download: Head view (PNG)", tmp_path / "head_view.png")
+        name, data = download(page, "Head view (PNG)", tmp_path / "head_view.png")
         assert name == "head_view.png"
         saved["head view"] = (size, png_facts(data))
 
@@ -75,7 +75,7 @@ def test_png_downloads_of_the_arcs_and_the_attention_views(chromium, tmp_path):
         page.frame_locator("iframe[title='Model view']").locator("#vis svg text").first.wait_for(timeout=120_000)
         page.wait_for_timeout(1000)
         size = svg_size(page, "iframe[title='Model view']")
-        name, data = download(page, "PNG download: Model view (PNG)", tmp_path / "model_view.png")
+        name, data = download(page, "Model view (PNG)", tmp_path / "model_view.png")
         assert name == "model_view.png"
         saved["model view"] = (size, png_facts(data))
 

@@ -71,10 +71,9 @@ st.caption(f"Above: spaCy's tree (arrows point at dependents). Below: the head's
 svg = dependency_arcs(words=list(sentence.words), heads=list(sentence.heads), labels=list(sentence.deprels),
                       guesses=guesses, key="ss_arcs")
 stem = f"arcs_layer{layer}_head{head}"
-svg_button, png_button = st.columns([1, 1], width=360)
-svg_button.download_button("Arcs (SVG)", svg, file_name=f"{stem}.svg", mime="image/svg+xml",
-                           icon=":material/download:", on_click="ignore")
-with png_button:
+with st.container(horizontal=True):
+    st.download_button("Arcs (SVG)", svg, file_name=f"{stem}.svg", mime="image/svg+xml", icon=":material/download:",
+                       on_click="ignore")
     png_download(frame_title="ss_arcs: dependency arcs", file_name=f"{stem}.png", label="Arcs (PNG)")
 
 relations = result.relation_table(direction)
