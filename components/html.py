@@ -1,4 +1,5 @@
-"""The one place that embeds HTML in a page (st.iframe), and builds the documents it embeds.
+"""The one place that embeds HTML in a page (st.iframe; st.html for the PNG buttons), and builds the
+documents it embeds.
 
 Scripts the documents need (d3, jQuery) are vendored in static/ (never fetched from a CDN). A
 downloaded document inlines them, so it works anywhere offline; a document shown in the app links
@@ -50,11 +51,6 @@ def embed(html: str, *, height: int, title: str) -> None:
 _BUTTON_STYLE = ("font:inherit; font-size:14px; padding:4px 12px; min-height:40px; background:white; "
                  "color:rgb(49,51,63); border:1px solid rgba(49,51,63,0.2); border-radius:8px; cursor:pointer; "
                  "display:inline-flex; align-items:center; gap:8px")
-# Material Symbols' "download", the icon of the app's other download buttons, as an inline SVG (no font to fetch).
-_DOWNLOAD_ICON = ('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 -960 960 960" width="18" height="18" '
-                  'fill="currentColor" aria-hidden="true"><path d="M480-320 280-520l56-58 104 104v-326h80v326l104'
-                  '-104 56 58-200 200ZM240-160q-33 0-56.5-23.5T160-240v-120h80v120h480v-120h80v120q0 33-23.5 56.5T720'
-                  '-160H240Z"/></svg>')
 
 
 def png_download(*, frame_title: str, file_name: str, label: str, selector: str = "svg") -> None:
@@ -64,11 +60,9 @@ def png_download(*, frame_title: str, file_name: str, label: str, selector: str 
     the view's iframe (same origin); static/png_export.js does the work, offline."""
     arguments = json.dumps([frame_title, selector, file_name])
     button = "png-" + hashlib.sha1(arguments.encode()).hexdigest()[:12]
-    st.html(f'<button id="{button}" title="Save the picture as PNG" style="{_BUTTON_STYLE}">'
-            f"{_DOWNLOAD_ICON}{escape(label)}</button>"
+    # st.html drops inline SVG (even inside a script's strings), so png_export.js draws the icon.
+    st.html(f'<button id="{button}" title="Save the picture as PNG" style="{_BUTTON_STYLE}">{escape(label)}</button>'
             f'<span id="{button}-status" style="font-size:13px; color:#a33; margin-left:8px"></span>\n'
             + inline_script(static_text("png_export.js"))
-            # onclick, not addEventListener: a rerun may run the script again on the same button
-            + inline_script(f'document.getElementById("{button}").onclick = () => '
-                            f'savePngFromFrame(...{arguments}, document.getElementById("{button}-status"));'),
+            + inline_script(f'pngButton("{button}", ...{arguments});'),
             width="content", unsafe_allow_javascript=True)

@@ -66,3 +66,23 @@ function savePngFromFrame(frameTitle, selector, fileName, status) {
         setTimeout(() => URL.revokeObjectURL(link.href), 60000);
     }).catch(error => { status.textContent = error.message; });
 }
+
+// Make the button with id buttonId save the picture: Material Symbols' "download" icon in front of its
+// label (as on the app's other download buttons), and onclick (not addEventListener: a rerun may run
+// this again on the same button).
+function pngButton(buttonId, frameTitle, selector, fileName) {
+    const button = document.getElementById(buttonId), status = document.getElementById(buttonId + "-status");
+    if (!button.querySelector("svg")) {
+        const svgNS = "http://www.w3.org/2000/svg";
+        const icon = document.createElementNS(svgNS, "svg"), path = document.createElementNS(svgNS, "path");
+        icon.setAttribute("viewBox", "0 -960 960 960");
+        icon.setAttribute("width", "18");
+        icon.setAttribute("height", "18");
+        icon.setAttribute("fill", "currentColor");
+        path.setAttribute("d", "M480-320 280-520l56-58 104 104v-326h80v326l104-104 56 58-200 200ZM240-160q-33 0-56.5" +
+                               "-23.5T160-240v-120h80v120h480v-120h80v120q0 33-23.5 56.5T720-160H240Z");
+        icon.appendChild(path);
+        button.prepend(icon);
+    }
+    button.onclick = () => savePngFromFrame(frameTitle, selector, fileName, status);
+}
