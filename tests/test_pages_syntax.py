@@ -1,6 +1,8 @@
-"""The Syntax pages on the real default model: they render the probe's own numbers and answer bad
-input (malformed CoNLL-U, unparsable text) with messages that carry line numbers. In Chromium:
-screenshots for the README."""
+"""The Syntax pages on the real default model: they render the probe's own numbers (tables, a grid per
+relation, bars per relation), reopen the view a link describes, and answer bad input (malformed CoNLL-U,
+unparsable text, link values that do not fit) with messages that carry line numbers, or quietly. In
+Chromium: a grid click and the direction go into the URL, the link reopens the view in a new browser,
+and screenshots for the README."""
 from __future__ import annotations
 
 import base64
