@@ -80,6 +80,8 @@ def test_sentence_page_draws_a_grid_per_relation(default_model):
     for relation, heads in zip(table["relation"], table["dependent → head: heads right on all"], strict=True):
         assert heads == (", ".join(always[relation]) or "none")
     assert [b.proto.label for b in at.get("download_button")] == ["Arcs (SVG)", "Table (CSV)"]
+    [png] = at.get("html")                              # the PNG button, drawn in the browser (test_browser_png)
+    assert "Arcs (PNG)" in png.proto.body and f"arcs_layer{layer}_head{head}.png" in png.proto.body
     # the other direction redraws the grids with its numbers
     at.radio(key="ss_direction").set_value("head → dependent").run()
     flipped = [chart_spec(c) for c in at.get("plotly_chart")]
