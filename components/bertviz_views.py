@@ -180,10 +180,12 @@ def head_view_height(num_rows: int) -> int:
 
 @dataclass(frozen=True)
 class ShownView:
-    """A view shown in the page: the bytes sent for it, and its standalone HTML (every script
-    inlined, works offline) built when the download is clicked."""
+    """A view shown in the page: the bytes sent for it, its standalone HTML (every script
+    inlined, works offline) built when the download is clicked, and the title of its iframe
+    (components.html.png_download saves the view's picture from it)."""
     sent_bytes: int
     standalone: Callable[[], str]
+    frame_title: str
 
 
 def render_head_view(*, weights: np.ndarray, from_labels: list[str], to_labels: list[str], layer: int,
@@ -191,8 +193,9 @@ def render_head_view(*, weights: np.ndarray, from_labels: list[str], to_labels: 
     """Show the head view in the page."""
     arguments = {"weights": weights, "from_labels": from_labels, "to_labels": to_labels, "layer": layer, "key": key}
     html = head_view_html(**arguments, inline_scripts=False)
-    embed(html, height=head_view_height(max(len(from_labels), len(to_labels))), title=f"Head view, layer {layer + 1}")
-    return ShownView(len(html), partial(head_view_html, **arguments))
+    title = f"Head view, layer {layer + 1}"
+    embed(html, height=head_view_height(max(len(from_labels), len(to_labels))), title=title)
+    return ShownView(len(html), partial(head_view_html, **arguments), title)
 
 
 def render_model_view(*, weights: np.ndarray, from_labels: list[str], to_labels: list[str], key: str) -> ShownView:
@@ -200,4 +203,4 @@ def render_model_view(*, weights: np.ndarray, from_labels: list[str], to_labels:
     arguments = {"weights": weights, "from_labels": from_labels, "to_labels": to_labels, "key": key}
     html = model_view_html(**arguments, inline_scripts=False)
     embed(html, height=700, title="Model view")
-    return ShownView(len(html), partial(model_view_html, **arguments))
+    return ShownView(len(html), partial(model_view_html, **arguments), "Model view")

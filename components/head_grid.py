@@ -3,6 +3,8 @@ returns that head. Indices in and out are 0-based; the axes and hovers number la
 (layer 1…L, head 1…H), as every page does."""
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
@@ -11,9 +13,12 @@ from .figure_download import figure_download
 
 
 def head_grid(*, values: np.ndarray, title: str, key: str, selected: tuple[int, int] | None = None,
-              zmin: float | None = None, zmax: float | None = None, percent: bool = False) -> tuple[int, int] | None:
+              zmin: float | None = None, zmax: float | None = None, percent: bool = False,
+              on_click: Callable[[int, int], None] | None = None, height: int | None = None,
+              download: bool = True) -> tuple[int, int] | None:
     """values: (L, nh); selected: the (layer, head) to outline; percent: show values as percentages.
-    Returns the (layer, head) the user clicked on this run, else None."""
+    on_click(layer, head) runs before the next run of the page when a cell is clicked (so it may set
+    the widgets that pick a head). Returns the (layer, head) clicked, else None."""
     layers, heads = values.shape
     value_format = ".1%" if percent else ".4f"
     layer_numbers, head_numbers = np.arange(1, layers + 1), np.arange(1, heads + 1)
@@ -30,14 +35,25 @@ def head_grid(*, values: np.ndarray, title: str, key: str, selected: tuple[int, 
         layer, head = selected[0] + 1, selected[1] + 1
         figure.add_shape(type="rect", x0=head - 0.5, x1=head + 0.5, y0=layer - 0.5, y1=layer + 0.5,
                          line=dict(color="red", width=3))
-    figure.update_layout(title=dict(text=title, font=dict(size=14)), height=110 + 34 * layers,
+    figure.update_layout(title=dict(text=title, font=dict(size=14)), height=height or 110 + 34 * layers,
                          xaxis=dict(title="head", dtick=1, tickangle=0, tickfont=dict(size=10),
                                     range=[0.5, heads + 0.5]),
                          yaxis=dict(title="layer", dtick=1, range=[layers + 0.5, 0.5]),
                          margin=dict(t=40, l=10, r=10, b=10))
-    event = st.plotly_chart(figure, key=f"{key}_chart", on_select="rerun", selection_mode="points")
-    figure_download(figure=figure, file_name=f"{key}.html", key=key)
+    chart_key = f"{key}_chart"
+
+    def call_back() -> None:
+        if (cell := _clicked(st.session_state.get(chart_key))) is not None:
+            on_click(*cell)
+
+    event = st.plotly_chart(figure, key=chart_key, on_select=call_back if on_click else "rerun",
+                            selection_mode="points")
+    if download:
+        figure_download(figure=figure, file_name=f"{key}.html", key=key)
+    return _clicked(event)
+
+
+def _clicked(event) -> tuple[int, int] | None:
+    """The (layer, head) of the cell a chart's selection event holds, 0-based."""
     points = event.selection.points if event else []
-    if points:
-        return int(points[0]["y"]) - 1, int(points[0]["x"]) - 1
-    return None
+    return (int(points[0]["y"]) - 1, int(points[0]["x"]) - 1) if points else None

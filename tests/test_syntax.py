@@ -10,6 +10,7 @@ from app.__main__ import main
 from app.conllu import Treebank, read_conllu
 from app.syntax import (
     OFFSETS,
+    PARSE_BATCH,
     ProbeResult,
     analyse_sentence,
     attention_targets,
@@ -163,6 +164,20 @@ def test_spacy_lines_keep_line_numbers(nlp):
     treebank = parse_lines(nlp, "Dogs bark.\n\n   \nCats sleep all day.\n")
     assert [s.line for s in treebank.sentences] == [1, 4]
     assert treebank.sentences[1].words[0] == "Cats"
+
+
+def test_spacy_parsing_reports_progress_up_to_the_total(nlp):
+    lines = [f"Dog number {n} barks at the cat." for n in range(PARSE_BATCH * 2 + 37)] + ["", "  "]
+    calls = []
+    treebank = parse_lines(nlp, "\n".join(lines), progress=lambda done, total: calls.append((done, total)))
+    total = PARSE_BATCH * 2 + 37                     # blank lines are not counted
+    assert len(treebank.sentences) == total
+    assert [done for done, _ in calls] == [PARSE_BATCH, 2 * PARSE_BATCH, total]
+    assert {t for _, t in calls} == {total}
+    # with a sentence limit it stops early, and says how far it got
+    calls.clear()
+    limited = parse_lines(nlp, "\n".join(lines), max_sentences=5, progress=lambda d, t: calls.append((d, t)))
+    assert len(limited.sentences) == 5 and calls == [(5, total)]
 
 
 # --- the CLI against an independent implementation -------------------------------------------------

@@ -7,6 +7,7 @@ from app import services, url_state
 from app.attention import DIRECTIONS, attention_view, head_csv, head_json
 from components.attention_heatmap import render_attention_heatmap
 from components.bertviz_views import MIN_OPACITY, MIN_WEIGHT, THUMBNAIL_MIN_WEIGHT, render_head_view, render_model_view
+from components.html import png_download
 
 VIEWS = ("Head view", "Model view")
 
@@ -72,7 +73,7 @@ def views() -> None:
     about = {"model": selection.model_name, "text_a": selection.text_a, "text_b": selection.text_b,
              "layer": layer_number, "head": head_number, **options}
     stem = f"attention_L{layer_number}H{head_number}"
-    downloads = st.columns(4)
+    downloads = st.columns(5)
     downloads[0].download_button(f"{kind} (HTML, works offline)", shown.standalone,
                                  file_name=f"{kind.lower().replace(' ', '_')}.html",
                                  mime="text/html", key="attention_dl_view")
@@ -82,6 +83,9 @@ def views() -> None:
                                  file_name=f"{stem}.json", mime="application/json", key="attention_dl_json")
     downloads[3].download_button("Heatmap (HTML)", partial(figure.to_html, include_plotlyjs=True),
                                  file_name=f"{stem}_heatmap.html", mime="text/html", key="attention_dl_figure")
+    with downloads[4]:
+        png_download(frame_title=shown.frame_title, file_name=f"{kind.lower().replace(' ', '_')}.png",
+                     label=f"{kind} (PNG)")
 
 
 views()

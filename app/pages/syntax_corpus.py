@@ -10,10 +10,12 @@ import streamlit as st
 from app import heads, services, syntax
 from app.conllu import ConlluError
 from components.head_grid import head_grid
+from components.relation_bars import relation_bars
 
 SAMPLE = Path(__file__).resolve().parents[2] / "data" / "syntax_sample.conllu"
 MAX_SENTENCES = 20_000  # the CLI takes any number
-DIRECTIONS = {"dependent → head": 0, "head → dependent": 1}
+DIRECTIONS = ["dependent → head", "head → dependent"]
+SOURCES = ["Built-in sample", "Upload a CoNLL-U file", "Raw text"]
 
 selection = st.session_state["selection"]
 
@@ -43,22 +45,28 @@ with st.expander("Conventions", expanded=True):
         "and scored on the odd-indexed ones. The main table, like Clark's, chooses and scores on the same data, "
         "which flatters the best head.")
 
-source = st.radio("Treebank", ["Built-in sample (30 sentences written for this project)", "Upload a CoNLL-U file",
-                               "Raw text, one sentence per line (spaCy silver parses)"], key="sc_source")
-if source.startswith("Upload"):
+# The source, the direction and the relation are bound to the URL (?sc_source=…&sc_direction=…&sc_relation=…),
+# so a link reopens this view; a value that does not fit falls back to the default.
+source = st.radio("Treebank", SOURCES, key="sc_source", bind="query-params", horizontal=True,
+                  captions=["30 sentences written for this project", "gold trees, e.g. a UD treebank's dev set",
+                            "one sentence per line, parsed by spaCy (silver)"])
+if source == "Upload a CoNLL-U file":
+    st.caption("A link to this page keeps the choice of an upload, not the file: whoever opens it uploads the file "
+               "again.")
     upload = st.file_uploader("CoNLL-U treebank (gold trees)", type=["conllu", "conll", "txt"], key="sc_upload")
     if upload is None:
         st.info("Upload a CoNLL-U file, e.g. a Universal Dependencies treebank's dev set.")
         st.stop()
     kind, name, data = "conllu", upload.name, upload.getvalue()
-elif source.startswith("Raw"):
+elif source == "Raw text":
     with st.form("sc_text_form"):
         text = st.text_area("Sentences, one per line", height=160, key="sc_text",
                             value="The quick brown fox jumps over the lazy dog.\nMy sister reads a book every week.")
         st.form_submit_button("Parse and probe", type="primary")
     kind, name, data = "text", "the text", text.encode("utf-8")
     st.caption("spaCy's parses are **silver**: a parser's guesses, not hand-checked trees; labels are spaCy's "
-               "English (ClearNLP) set.")
+               f"English (ClearNLP) set. Up to {MAX_SENTENCES:,} sentences. A link to this page keeps the choice of "
+               "raw text, not the text itself.")
 else:
     kind, name, data = "conllu", SAMPLE.name, SAMPLE.read_bytes()
     st.caption("The sample was parsed by spaCy and every arc checked by hand; its labels are spaCy's set.")
@@ -87,8 +95,8 @@ a.metric("Sentences analysed", f"{result.sentences:,}")
 b.metric("Skipped", f"{result.skipped:,}")
 c.metric("Scored words (all)", f"{payload['relations']['all']['count']:,}")
 
-reading = st.radio("Direction", list(DIRECTIONS), horizontal=True, key="sc_direction")
-direction = DIRECTIONS[reading]
+reading = st.radio("Direction", DIRECTIONS, horizontal=True, key="sc_direction", bind="query-params")
+direction = DIRECTIONS.index(reading)
 part = payload if direction == 0 else payload["head_to_dependent"]
 held = result.held_out(direction)
 rows = []
@@ -101,13 +109,18 @@ for relation, summary in part["relations"].items():
                  "held-out baseline": out.get("baseline_accuracy"), "held-out count": out.get("count")})
 table = pd.DataFrame(rows)
 st.subheader(f"Best head per relation ({reading})")
+relation_bars(table=table, key="sc_bars",
+              title="Best head, best offset baseline and held-out estimate per relation (most frequent first)")
+st.caption("As in Clark et al. (2019, fig. 5): per relation, the accuracy of the best head, of the best fixed offset, "
+           "and of the head chosen on the even-indexed sentences scored on the odd-indexed ones (no bar where a "
+           "relation is not in both halves). Hover a bar for the head or the offset.")
 percent = st.column_config.NumberColumn(format="percent")
 st.dataframe(table, hide_index=True, column_config={
     "accuracy": percent, "baseline accuracy": percent, "held-out accuracy": percent, "held-out baseline": percent})
 st.caption("Held-out columns are empty where a relation does not occur in both halves.")
 
 st.subheader("Every head, per relation")
-relation = st.selectbox("Relation", list(part["relations"]), key="sc_relation")
+relation = st.selectbox("Relation", list(part["relations"]), key="sc_relation", bind="query-params")
 summary = part["relations"][relation]
 best = heads.parse_head(summary["best_head"])  # "L-H" counts from 1; the grid takes indices
 head_grid(values=np.array(part["heads"][relation]), selected=best, zmin=0, zmax=1, percent=True, key="sc_grid",

@@ -1,9 +1,14 @@
 """Syntactic heads on one sentence: spaCy's tree, and one attention head read as a parser."""
+import numpy as np
 import pandas as pd
 import streamlit as st
 
 from app import heads, services, syntax
 from components.dependency_arcs import dependency_arcs
+from components.head_grid import head_grid
+from components.html import png_download
+
+DIRECTIONS = ["dependent → head", "head → dependent"]
 
 selection = st.session_state["selection"]
 config = selection.model.config
@@ -34,13 +39,22 @@ sentence = analysis.sentence
 result = analysis.result
 overall = result.relation_table(0).get("all")  # start on the head that is best on this sentence
 best_layer, best_head = (n + 1 for n in heads.parse_head(overall["best_head"])) if overall else (1, 1)
+
+
+def pick(layer_index: int, head_index: int) -> None:
+    """A click on a grid's cell draws that head: the widgets below take it (and the URL with them)."""
+    st.session_state["ss_layer"], st.session_state["ss_head"] = layer_index + 1, head_index + 1
+
+
+# Bound to the URL (?ss_layer=3&ss_head=7&ss_direction=…, numbered from 1), so a link reopens this view;
+# a value that does not fit falls back to the default.
 left, middle, right = st.columns(3)
-layer = left.selectbox("Layer", range(1, L + 1), index=best_layer - 1, key="ss_layer")
-head = middle.selectbox("Head", range(1, nh + 1), index=best_head - 1, key="ss_head")
-reading = right.radio("Direction", ["dependent → head", "head → dependent"], key="ss_direction",
+layer = left.selectbox("Layer", range(1, L + 1), index=best_layer - 1, key="ss_layer", bind="query-params")
+head = middle.selectbox("Head", range(1, nh + 1), index=best_head - 1, key="ss_head", bind="query-params")
+reading = right.radio("Direction", DIRECTIONS, key="ss_direction", bind="query-params",
                       help="dependent → head: the word each word attends to most. head → dependent (Clark's "
                            "'transpose'): for each word, the word that attends most to it.")
-direction = 0 if reading.startswith("dependent") else 1
+direction = DIRECTIONS.index(reading)
 
 targets = analysis.targets[direction, layer - 1, head - 1]
 guesses = []
@@ -56,20 +70,38 @@ st.caption(f"Above: spaCy's tree (arrows point at dependents). Below: the head's
            f"{sum(g[2] for g in scored)} of {len(scored)} scored words right.")
 svg = dependency_arcs(words=list(sentence.words), heads=list(sentence.heads), labels=list(sentence.deprels),
                       guesses=guesses, key="ss_arcs")
-st.download_button("Arcs (SVG)", svg, file_name=f"arcs_layer{layer}_head{head}.svg", mime="image/svg+xml",
-                   icon=":material/download:", on_click="ignore")
+stem = f"arcs_layer{layer}_head{head}"
+with st.container(horizontal=True):
+    st.download_button("Arcs (SVG)", svg, file_name=f"{stem}.svg", mime="image/svg+xml", icon=":material/download:",
+                       on_click="ignore")
+    png_download(frame_title="ss_arcs: dependency arcs", file_name=f"{stem}.png", label="Arcs (PNG)")
 
-st.subheader("Heads that are right for each relation in this sentence")
-always = [result.heads_always_right(d) for d in (0, 1)]
-rows = [{"relation": relation, "instances": summary["count"],
-         "dependent → head: heads right on all": ", ".join(always[0][relation]) or "none",
-         "head → dependent: heads right on all": ", ".join(always[1][relation]) or "none"}
-        for relation, summary in result.relation_table(0).items()]
-if not rows:
+relations = result.relation_table(direction)
+if not relations:
     st.warning("No word in this sentence is scored: root and punct are left out.")
     st.stop()
-table = pd.DataFrame(rows)
-st.dataframe(table, hide_index=True)
-st.caption("Heads are written layer-head, counting from 1. `all` pools every scored word of the sentence.")
+st.subheader(f"Which heads are right, per relation ({reading})")
+st.caption(f"Each grid: layers 1…{L} down, heads 1…{nh} across; a cell is the share of the relation's words "
+           "that head gets right in this sentence (yellow: all of them). The outlined cell is the head drawn "
+           "above; **click a cell** to draw that head. `all` pools every scored word (root and punct are left out).")
+accuracy, always = result.head_accuracy(direction), result.heads_always_right(direction)
+items = list(relations.items())
+for start in range(0, len(items), 3):  # rows of three grids, in the table's order
+    for column, (relation, summary) in zip(st.columns(3), items[start:start + 3], strict=False):
+        with column:
+            right_on_all = len(always[relation])
+            head_grid(values=np.array(accuracy[relation]), selected=(layer - 1, head - 1), zmin=0, zmax=1,
+                      percent=True, title=f"{relation}: {summary['count']} word{'s' * (summary['count'] > 1)}, "
+                                          f"{right_on_all} head{'s' * (right_on_all != 1)} right on all",
+                      key=f"ss_grid_{relation}", on_click=pick, height=90 + 30 * L, download=False)
+
+both = [result.heads_always_right(d) for d in (0, 1)]
+table = pd.DataFrame([{"relation": relation, "instances": summary["count"],
+                       "dependent → head: heads right on all": ", ".join(both[0][relation]) or "none",
+                       "head → dependent: heads right on all": ", ".join(both[1][relation]) or "none"}
+                      for relation, summary in result.relation_table(0).items()])
+with st.expander("The same as a table: the heads right on every instance, both directions"):
+    st.dataframe(table, hide_index=True)
+    st.caption("Heads are written layer-head, counting from 1.")
 st.download_button("Table (CSV)", table.to_csv(index=False), file_name="sentence_heads.csv", mime="text/csv",
                    icon=":material/download:", on_click="ignore")
