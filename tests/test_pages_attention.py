@@ -198,13 +198,13 @@ def test_links_of_tokens_inside_one_head_and_head_overview_reopen_the_same_view(
     at.selectbox(key="pick_layer").set_value(2).run()
     at.selectbox(key="pick_head").set_value(5).run()
     at.slider(key="rollout").set_value(2).run()
-    at.multiselect(key="off").set_value(["1:1", "6:12"]).run()
+    at.multiselect(key="off").set_value(["1-1", "6-12"]).run()
     link = shared_link(at)
     assert {name: link[name] for name in ("pick_layer", "pick_head", "rollout", "off")} == {
-        "pick_layer": "3", "pick_head": "6", "rollout": "2", "off": ["1:1", "6:12"]}
+        "pick_layer": "3", "pick_head": "6", "rollout": "2", "off": ["1-1", "6-12"]}
     again = reopen(link, OVERVIEW)
     assert again.dataframe[0].value.columns[1] == "layer 3, head 6"
-    assert again.multiselect(key="off").value == ["1:1", "6:12"] and again.slider(key="rollout").value == 2
+    assert again.multiselect(key="off").value == ["1-1", "6-12"] and again.slider(key="rollout").value == 2
     assert "Rollout after layer 2" in again.get("plotly_chart")[7].proto.spec
     # The links to the other pages carry their own names for the chosen head.
     assert all({"layer=3", "head=6"} <= set(link.proto.query_string.split("&")) for link in again.get("page_link"))
