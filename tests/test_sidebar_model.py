@@ -31,7 +31,7 @@ def test_a_model_that_cannot_load_is_reported_and_the_default_used(tmp_path, mon
     else:
         (tmp_path / "config.json").write_text("[1, 2]")
         name = str(tmp_path)
-    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120).run()
+    at = AppTest.from_file(str(ROOT / "router.py"), default_timeout=120).run()
     at.sidebar.text_input[0].input(name)
     at.sidebar.button[0].click().run()   # "Load model"
     assert not at.exception
@@ -45,7 +45,7 @@ def test_a_model_that_cannot_load_is_reported_and_the_default_used(tmp_path, mon
 
 def test_the_sidebar_says_the_device_and_threads(monkeypatch):
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
-    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120).run()
+    at = AppTest.from_file(str(ROOT / "router.py"), default_timeout=120).run()
     caption = " ".join(str(c.value) for c in at.sidebar.caption)
     found = re.search(r"Running on \*\*CPU\*\* \((\d+) threads?\)", caption)
     assert found or "Running on **CUDA**" in caption, caption
