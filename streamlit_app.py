@@ -9,8 +9,9 @@ import threading
 from contextlib import asynccontextmanager
 
 import streamlit as st
+from streamlit.logger import get_logger
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)  # Streamlit's logger: its messages show in the server's output
 _THREAD = "load-default-model"
 # Loading outside a page, the model service's spinner has no page to show in, and Streamlit says so
 # once; nothing is wrong, so that one warning is not logged.
@@ -25,6 +26,7 @@ def _load_default_model() -> None:
 
     try:
         get_model(DEFAULT_MODEL)
+        log.info("%s loaded at start-up", DEFAULT_MODEL)
     except Exception:  # the first page to ask for the model shows the error itself
         log.exception("could not load %s at start-up", DEFAULT_MODEL)
 
