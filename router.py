@@ -1,4 +1,5 @@
-"""BERT Explorer: the router (streamlit_app.py serves it). Pages live in app/pages/; the sidebar is shared by all of them."""
+"""BERT Explorer: the router, which streamlit_app.py serves. Pages live in app/pages/; the sidebar is
+shared by all of them. Tests run this file (AppTest.from_file("router.py"))."""
 import streamlit as st
 
 from app.sidebar import render_sidebar

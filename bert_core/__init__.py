@@ -20,10 +20,9 @@ from .outputs import BertModelOutput, EmbeddingParts, LayerIntermediates
 from .tokenizer import BatchEncoding, WordPieceTokenizer
 from .weights import CheckpointError, load_weights, read_config, read_state_dict, resolve_checkpoint
 
-__all__ = ["BatchEncoding", "BertConfig", "BertModel", "BertModelOutput", "CheckpointError", "ConfigError", "EmbeddingParts",
-           "DEFAULT_MODEL", "Encoding", "LayerIntermediates", "PRESETS", "Word", "default_checkpoint", "encode",
-           "encode_words",
-           "load_pretrained", "load_tokenizer", "pick_device", "WordPieceTokenizer"]
+__all__ = ["BatchEncoding", "BertConfig", "BertModel", "BertModelOutput", "CheckpointError", "ConfigError",
+           "DEFAULT_MODEL", "EmbeddingParts", "Encoding", "LayerIntermediates", "PRESETS", "Word", "WordPieceTokenizer",
+           "default_checkpoint", "encode", "encode_words", "load_pretrained", "load_tokenizer", "pick_device"]
 
 log = logging.getLogger(__name__)
 

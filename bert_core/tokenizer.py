@@ -79,8 +79,8 @@ class WordPieceTokenizer:
         folder = Path(folder)
         config = _read_json(folder / "tokenizer_config.json")
         special = {name: _token_text(config.get(name, default)) for name, default in SPECIAL_TOKENS.items()}
-        special.update({name: _token_text(value) for name, value in _read_json(folder / "special_tokens_map.json").items()
-                        if name in SPECIAL_TOKENS})
+        mapped = _read_json(folder / "special_tokens_map.json")
+        special.update({name: _token_text(value) for name, value in mapped.items() if name in SPECIAL_TOKENS})
         if (folder / "tokenizer.json").is_file():
             backend = Tokenizer.from_file(str(folder / "tokenizer.json"))
         else:

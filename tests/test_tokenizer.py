@@ -187,7 +187,8 @@ assert not at.exception, at.exception
 assert [t.value for t in at.title] == ["Attention views"], [t.value for t in at.title]
 frames = [e.proto.srcdoc for e in at.main if getattr(e, "type", None) == "iframe"]
 assert any("<title>Head view, layer 1<" in html for html in frames), "no head view"
-print(",".join(sorted(m for m in ("transformers", "bertviz", "umap", "sklearn", "spacy") if m in sys.modules)) or "none")
+heavy = ("transformers", "bertviz", "umap", "sklearn", "spacy")
+print(",".join(sorted(m for m in heavy if m in sys.modules)) or "none")
 """
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
