@@ -79,8 +79,8 @@ def cold_start(browser, port: int, path: str, drawn) -> tuple[float, float]:
 
 
 def home_drawn(page) -> None:
-    page.get_by_role("heading", name="BERT Explorer").wait_for(timeout=120_000)
-    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=120_000)
+    page.get_by_role("heading", name="BERT Explorer").wait_for(timeout=300_000)
+    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=300_000)
 
 
 def main() -> None:
@@ -103,7 +103,7 @@ def main() -> None:
                     home.append(done)
                 else:
                     answered, done = cold_start(browser, args.port, f"/attention?a={quote(SENTENCE)}&b=",
-                                                lambda page: wait_for_head_view(page, tokens, timeout_ms=120_000))
+                                                lambda page: wait_for_head_view(page, tokens, timeout_ms=300_000))
                     attention.append(done)
                 health.append(answered)
         browser.close()
