@@ -25,7 +25,6 @@ import statistics
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 from urllib.parse import quote
 
@@ -33,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run as a script from anywhere
 
 from bert_core import default_checkpoint, encode, load_tokenizer  # noqa: E402
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, wait_for_head_view  # noqa: E402
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, server_process, wait_for_head_view, wait_for_health  # noqa: E402
 
 GOAL = 2.5
 SENTENCE = "The quick brown fox jumps over the lazy dog."
@@ -49,33 +48,18 @@ def cold_start(browser, port: int, path: str, drawn) -> tuple[float, float]:
     """(seconds to health OK, seconds until `drawn(page)` returns), both from `streamlit run`."""
     command = [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port),
                "--server.headless", "true"]
+    url = f"http://localhost:{port}"
     start = time.perf_counter()
-    server = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                              env={**os.environ, "PYTHONPATH": str(ROOT)})
-    try:
-        while True:
-            if server.poll() is not None:
-                raise RuntimeError(f"streamlit exited with status {server.returncode}")
-            try:
-                with urllib.request.urlopen(f"http://localhost:{port}/_stcore/health", timeout=1) as answer:
-                    if answer.status == 200:
-                        break
-            except OSError:
-                time.sleep(0.02)
+    with server_process(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) as server:
+        wait_for_health(server, url, timeout=300, interval=0.02)
         health = time.perf_counter() - start
         context = browser.new_context(viewport={"width": 1500, "height": 1100})
         page = context.new_page()
-        page.goto(f"http://localhost:{port}{path}", wait_until="commit")
+        page.goto(url + path, wait_until="commit")
         drawn(page)
         done = time.perf_counter() - start
         context.close()
-        return health, done
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
+    return health, done
 
 
 def home_drawn(page) -> None:

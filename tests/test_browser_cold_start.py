@@ -2,7 +2,6 @@
 connects, a shared link to the Attention views page draws, and there is no Deploy button."""
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import threading
@@ -11,8 +10,7 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.browser import is_local, wait_for_head_view
-from tests.conftest import ROOT
+from tests.browser import is_local, server_process, wait_for_head_view
 
 PORT = 8514
 SENTENCE = "The cat sat on the mat."
@@ -35,10 +33,8 @@ def wait_for_line(server: subprocess.Popen, text: str, seen: list[str], timeout:
 def test_model_loads_at_server_start_and_the_page_has_no_deploy_button(chromium, screenshots):
     command = [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(PORT),
                "--server.headless", "true", "--server.fileWatcherType", "none"]
-    server = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                              env={**os.environ, "PYTHONPATH": str(ROOT)})
     output: list[str] = []
-    try:
+    with server_process(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as server:
         # No browser has connected yet: the server loads the model on its own.
         wait_for_line(server, "all-MiniLM-L6-v2 loaded at start-up", output)
         with urllib.request.urlopen(f"http://localhost:{PORT}/_stcore/health", timeout=10) as answer:
@@ -63,9 +59,3 @@ def test_model_loads_at_server_start_and_the_page_has_no_deploy_button(chromium,
         page.screenshot(path=str(screenshots / "cold_start_menu.png"))
         assert all(is_local(url) for url in requests), [url for url in requests if not is_local(url)]
         assert not any("Traceback" in line for line in output), "".join(output)[-3000:]
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
