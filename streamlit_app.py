@@ -25,10 +25,20 @@ def _load_default_model() -> None:
     from bert_core import DEFAULT_MODEL
 
     try:
-        get_model(DEFAULT_MODEL)
+        _warm_up(*get_model(DEFAULT_MODEL))
         log.info("%s loaded at start-up", DEFAULT_MODEL)
     except Exception:  # the first page to ask for the model shows the error itself
         log.exception("could not load %s at start-up", DEFAULT_MODEL)
+
+
+def _warm_up(model, tokenizer) -> None:
+    """Pay the one-time costs of torch's first forward and plotly's first figure now, not on the first page."""
+    from app.attention import attention_view, run_attention
+    from components.attention_heatmap import attention_figure
+
+    view = attention_view(run_attention(model, tokenizer, "Warm up."), 0)
+    attention_figure(weights=view.weights[0], from_labels=view.from_labels, to_labels=view.to_labels,
+                     title="").to_json()
 
 
 @asynccontextmanager
