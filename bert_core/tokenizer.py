@@ -71,6 +71,7 @@ class WordPieceTokenizer:
             setattr(self, name, token)
             setattr(self, f"{name}_id", backend.token_to_id(token))
         self.all_special_tokens = list(dict.fromkeys(special_tokens.values()))
+        self.all_special_ids = [backend.token_to_id(token) for token in self.all_special_tokens]
 
     @classmethod
     def from_folder(cls, folder: str | Path) -> WordPieceTokenizer:
@@ -139,6 +140,7 @@ class WordPieceTokenizer:
 
     def __call__(self, text, text_pair=None, *, padding: bool | str = False, truncation: bool | str | None = None,
                  max_length: int | None = None, return_tensors: str | None = None, is_split_into_words: bool = False,
+                 add_special_tokens: bool = True,
                  return_offsets_mapping: bool = False, return_special_tokens_mask: bool = False,
                  return_attention_mask: bool = True, return_token_type_ids: bool = True) -> BatchEncoding:
         """Encode a text (or pre-split words) or a batch of them, with an optional second sentence each.
@@ -153,7 +155,8 @@ class WordPieceTokenizer:
         else:
             inputs = texts
         backend = self._backend_for(truncation, max_length, padding)
-        encodings = backend.encode_batch(inputs, is_pretokenized=is_split_into_words)
+        encodings = backend.encode_batch(inputs, is_pretokenized=is_split_into_words,
+                                         add_special_tokens=add_special_tokens)
         self._pad(encodings, padding, max_length)
 
         columns = {"input_ids": [e.ids for e in encodings]}

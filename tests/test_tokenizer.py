@@ -23,6 +23,8 @@ CALLS = [((s,), {}) for s in SENTENCES] + [((a, b), {}) for a, b in PAIRS] + [
     ((SENTENCES,), {"padding": True, "return_tensors": "pt"}),
     (([a for a, _ in PAIRS], [b for _, b in PAIRS]), {"padding": True, "return_tensors": "pt"}),
     ((SENTENCES[0],), {"return_tensors": "pt"}),
+    ((SENTENCES[3],), {"add_special_tokens": False}),
+    ((PAIRS[0][0], PAIRS[0][1]), {"add_special_tokens": False, "return_special_tokens_mask": True}),
     ((SENTENCES[4],), {"truncation": True, "max_length": 5}),
     ((PAIRS[0][0], PAIRS[0][1]), {"truncation": "longest_first", "max_length": 8,
                                   "return_offsets_mapping": True, "return_special_tokens_mask": True}),
@@ -63,6 +65,8 @@ def assert_same_vocabulary(ours, theirs):
     for name in ("unk_token", "pad_token", "cls_token", "sep_token", "mask_token"):
         assert getattr(ours, name) == getattr(theirs, name)
         assert getattr(ours, f"{name}_id") == getattr(theirs, f"{name}_id")
+    assert dict(zip(ours.all_special_tokens, ours.all_special_ids, strict=True)) == dict(
+        zip(theirs.all_special_tokens, theirs.all_special_ids, strict=True))
     ids = list(range(0, len(theirs), max(1, len(theirs) // 500)))
     assert ours.convert_ids_to_tokens(ids) == theirs.convert_ids_to_tokens(ids)
     assert ours.convert_ids_to_tokens(torch.tensor(ids[:5])) == theirs.convert_ids_to_tokens(ids[:5])
