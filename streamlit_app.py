@@ -1,29 +1,50 @@
-"""BERT Explorer: the router. Pages live in app/pages/; the sidebar is shared by all of them."""
+"""BERT Explorer's server: `streamlit run streamlit_app.py`.
+
+Streamlit serves the pages (router.py) as an st.App, whose lifespan starts loading the default
+model as soon as the server starts, through the same cached service the pages use: by the time
+the first browser has drawn the page frame, the model is loaded or nearly so.
+"""
+import logging
+import threading
+from contextlib import asynccontextmanager
+
 import streamlit as st
+from streamlit.logger import get_logger
 
-from app.sidebar import render_sidebar
+log = get_logger(__name__)  # Streamlit's logger: its messages show in the server's output
+_THREAD = "load-default-model"
+# Loading outside a page, the model service's spinner has no page to show in, and Streamlit says so
+# once; nothing is wrong, so that one warning is not logged.
+logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context").addFilter(
+    lambda record: record.threadName != _THREAD)
 
-# A material page_icon would be fetched from fonts.gstatic.com: the emoji favicon stays local.
-st.set_page_config(page_title="BERT Explorer", page_icon="🔍", layout="wide")
 
-st.session_state["selection"] = render_sidebar()
+def _load_default_model() -> None:
+    # Imported here: torch and the model take seconds, and this thread lets the server answer meanwhile.
+    from app.services import get_model
+    from bert_core import DEFAULT_MODEL
 
-pages = {
-    "": [st.Page("app/pages/home.py", title="Home", icon=":material/home:", default=True)],
-    "Attention": [
-        st.Page("app/pages/tokens.py", title="Tokens and embeddings", icon=":material/token:"),
-        st.Page("app/pages/attention.py", title="Attention views", icon=":material/visibility:"),
-        st.Page("app/pages/inside_head.py", title="Inside one head", icon=":material/neurology:"),
-        st.Page("app/pages/head_overview.py", title="Head overview", icon=":material/grid_view:"),
-    ],
-    "Embeddings": [
-        st.Page("app/pages/word_in_context.py", title="A word in context", icon=":material/compare_arrows:"),
-        st.Page("app/pages/word_senses.py", title="Word senses", icon=":material/scatter_plot:"),
-        st.Page("app/pages/sentence_embeddings.py", title="Sentence embeddings", icon=":material/notes:"),
-    ],
-    "Syntax": [
-        st.Page("app/pages/syntax_sentence.py", title="Syntax in one sentence", icon=":material/account_tree:"),
-        st.Page("app/pages/syntax_corpus.py", title="Syntactic heads on a treebank", icon=":material/table_chart:"),
-    ],
-}
-st.navigation(pages).run()
+    try:
+        _warm_up(*get_model(DEFAULT_MODEL))
+        log.info("%s loaded at start-up", DEFAULT_MODEL)
+    except Exception:  # the first page to ask for the model shows the error itself
+        log.exception("could not load %s at start-up", DEFAULT_MODEL)
+
+
+def _warm_up(model, tokenizer) -> None:
+    """Pay the one-time costs of torch's first forward and plotly's first figure now, not on the first page."""
+    from app.attention import attention_view, run_attention
+    from components.attention_heatmap import attention_figure
+
+    view = attention_view(run_attention(model, tokenizer, "Warm up."), 0)
+    attention_figure(weights=view.weights[0], from_labels=view.from_labels, to_labels=view.to_labels,
+                     title="").to_json()
+
+
+@asynccontextmanager
+async def _lifespan(_app):
+    threading.Thread(target=_load_default_model, name=_THREAD, daemon=True).start()
+    yield
+
+
+app = st.App("router.py", lifespan=_lifespan)

@@ -24,35 +24,48 @@ LOCAL_SCHEMES = {"data", "blob", "about"}
 
 
 @contextlib.contextmanager
-def streamlit_server(port: int, timeout: float = 120.0) -> Iterator[str]:
-    """Run `streamlit run streamlit_app.py` headless on `port`; yields the base URL once it answers."""
-    command = [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port),
-               "--server.headless", "true", "--browser.gatherUsageStats", "false",
-               "--server.fileWatcherType", "none"]
-    server = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                              env={**os.environ, "PYTHONPATH": str(ROOT)})
-    url = f"http://localhost:{port}"
+def server_process(command: list[str], **popen_options) -> Iterator[subprocess.Popen]:
+    """Run `command` from the repository root; on exit stop it (terminate, then kill after 10 s)."""
+    server = subprocess.Popen(command, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, **popen_options)
     try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if server.poll() is not None:
-                raise RuntimeError(f"streamlit exited: {server.stderr.read().decode(errors='replace')[-2000:]}")
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as answer:
-                    if answer.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"streamlit did not answer on port {port} within {timeout:.0f} s")
-            time.sleep(0.5)
-        yield url
+        yield server
     finally:
         server.terminate()
         try:
             server.wait(timeout=10)
         except subprocess.TimeoutExpired:
             server.kill()
+
+
+def wait_for_health(server: subprocess.Popen, url: str, timeout: float = 120.0, interval: float = 0.5) -> None:
+    """Poll Streamlit's health endpoint every `interval` s until it answers 200."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if server.poll() is not None:
+            said = server.stderr.read() if server.stderr else b""
+            said = said.decode(errors="replace") if isinstance(said, bytes) else said
+            raise RuntimeError(f"streamlit exited: {said[-2000:]}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as answer:
+                if answer.status == 200:
+                    return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"streamlit did not answer at {url} within {timeout:.0f} s")
+        time.sleep(interval)
+
+
+@contextlib.contextmanager
+def streamlit_server(port: int, timeout: float = 120.0) -> Iterator[str]:
+    """Run `streamlit run streamlit_app.py` headless on `port`; yields the base URL once it answers."""
+    command = [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port),
+               "--server.headless", "true", "--browser.gatherUsageStats", "false",
+               "--server.fileWatcherType", "none"]
+    with server_process(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) as server:
+        url = f"http://localhost:{port}"
+        wait_for_health(server, url, timeout)
+        yield url
 
 
 def is_local(url: str) -> bool:

@@ -17,12 +17,12 @@ from .align import Encoding, Word, encode, encode_words
 from .config import PRESETS, BertConfig, ConfigError
 from .model import BertModel
 from .outputs import BertModelOutput, EmbeddingParts, LayerIntermediates
+from .tokenizer import BatchEncoding, WordPieceTokenizer
 from .weights import CheckpointError, load_weights, read_config, read_state_dict, resolve_checkpoint
 
-__all__ = ["BertConfig", "BertModel", "BertModelOutput", "CheckpointError", "ConfigError", "EmbeddingParts",
-           "DEFAULT_MODEL", "Encoding", "LayerIntermediates", "PRESETS", "Word", "default_checkpoint", "encode",
-           "encode_words",
-           "load_pretrained", "load_tokenizer", "pick_device"]
+__all__ = ["BatchEncoding", "BertConfig", "BertModel", "BertModelOutput", "CheckpointError", "ConfigError",
+           "DEFAULT_MODEL", "EmbeddingParts", "Encoding", "LayerIntermediates", "PRESETS", "Word", "WordPieceTokenizer",
+           "default_checkpoint", "encode", "encode_words", "load_pretrained", "load_tokenizer", "pick_device"]
 
 log = logging.getLogger(__name__)
 
@@ -53,19 +53,15 @@ def pick_device(device: str | torch.device | None = None) -> torch.device:
 TOKENIZER_FILES = ("tokenizer.json", "vocab.txt")
 
 
-def load_tokenizer(folder: str | os.PathLike, vocab_size: int | None = None):
+def load_tokenizer(folder: str | os.PathLike, vocab_size: int | None = None) -> WordPieceTokenizer:
     """The checkpoint's own fast WordPiece tokenizer; vocab_size: the model's, to check the ids fit."""
-    from transformers import AutoTokenizer
-
-    # Without these files transformers builds a tokenizer that knows only [CLS], [SEP], [UNK]…
+    # Without these files there is no vocabulary to build a tokenizer from.
     if not any((Path(folder) / name).is_file() for name in TOKENIZER_FILES):
         raise CheckpointError(f"{folder} has no tokenizer files ({' or '.join(TOKENIZER_FILES)})")
     try:
-        tokenizer = AutoTokenizer.from_pretrained(str(folder))
-    except Exception as err:
+        tokenizer = WordPieceTokenizer.from_folder(folder)
+    except Exception as err:  # the tokenizers library raises its own kinds of error for a bad file
         raise CheckpointError(f"{folder}: cannot load its tokenizer (vocab.txt or tokenizer.json): {err}") from err
-    if not tokenizer.is_fast:
-        raise CheckpointError(f"{folder}: its tokenizer is not a fast tokenizer, so words cannot be aligned")
     if vocab_size is not None and len(tokenizer) > vocab_size:
         raise CheckpointError(f"{folder}: the tokenizer has {len(tokenizer)} tokens but config.json's vocab_size "
                               f"is {vocab_size}: they do not belong together")

@@ -1,4 +1,4 @@
-"""Tokenizing with the checkpoint's own fast WordPiece tokenizer, and mapping words ↔ word pieces.
+"""Tokenizing with the checkpoint's own WordPiece tokenizer (bert_core/tokenizer.py); words ↔ word pieces.
 
 Two ways in:
 - encode(tokenizer, text_a, text_b): raw text; words are the tokenizer's own pre-tokenized

@@ -25,7 +25,8 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache, partial
-from importlib import resources
+from importlib.util import find_spec
+from pathlib import Path
 
 import numpy as np
 
@@ -102,9 +103,17 @@ _MODEL_VIEW_PATCHES = (
 )
 
 
+def _bertviz_folder() -> Path:
+    """Where bertviz is installed, found without importing it: its __init__ imports transformers (seconds)."""
+    spec = find_spec("bertviz")
+    if spec is None or spec.origin is None:
+        raise RuntimeError("bertviz is not installed (pip install -r requirements.txt): its views cannot be drawn")
+    return Path(spec.origin).parent
+
+
 @cache
 def _patched(script: str) -> str:
-    source = resources.files("bertviz").joinpath(script).read_text(encoding="utf-8")
+    source = (_bertviz_folder() / script).read_text(encoding="utf-8")
     patches = _HEAD_VIEW_PATCHES if script == "head_view.js" else _MODEL_VIEW_PATCHES
     for old, new, times in patches:
         if source.count(old) < times:

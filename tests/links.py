@@ -58,7 +58,7 @@ def reopen(link: dict[str, object], page: str, timeout: float = 240) -> AppTest:
     """A fresh session (a new browser) opening `page` with the link's query string."""
     from tests.conftest import ROOT
 
-    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=timeout)
+    at = AppTest.from_file(str(ROOT / "router.py"), default_timeout=timeout)
     for name, value in link.items():
         at.query_params[name] = value
     return at.switch_page(page).run()

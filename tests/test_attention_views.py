@@ -176,7 +176,7 @@ PAGE = "app/pages/attention.py"
 
 
 def _page(text_a: str, text_b: str = "", **query) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=180)
+    at = AppTest.from_file(str(ROOT / "router.py"), default_timeout=180)
     at.session_state["text_a"], at.session_state["text_b"] = text_a, text_b
     for key, value in query.items():
         at.query_params[key] = value

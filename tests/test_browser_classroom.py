@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from bench.browser import is_local, streamlit_server
 from bert_core import DEFAULT_MODEL
-from tests.browser import is_local, streamlit_server
 
 PORT, CLASSROOM_PORT = 8541, 8542
 IMAGE = "![x](http://example.invalid/pixel.png)"

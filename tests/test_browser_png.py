@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from tests.browser import is_local, streamlit_server
+from bench.browser import is_local, streamlit_server
 
 PORT = 8517
 SENTENCE = "The old man who lives next door fixed the broken chair that his daughter had left in the garage."

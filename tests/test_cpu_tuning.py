@@ -55,7 +55,7 @@ def recorded_settings(monkeypatch):
 
 def test_the_app_applies_the_settings_when_its_model_service_starts(recorded_settings):
     threads, kept = recorded_settings
-    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120).run()
+    at = AppTest.from_file(str(ROOT / "router.py"), default_timeout=120).run()
     assert not at.exception
     expected = serving_threads(available_cores(), cpu_tuning.torch.get_num_threads(), None)
     assert threads == [expected] and kept == [True]
@@ -66,7 +66,7 @@ def test_the_app_applies_the_settings_when_its_model_service_starts(recorded_set
 def test_the_app_runs_without_os_sched_getaffinity(recorded_settings, monkeypatch):
     threads, _ = recorded_settings
     monkeypatch.delattr(os, "sched_getaffinity", raising=False)
-    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120).run()
+    at = AppTest.from_file(str(ROOT / "router.py"), default_timeout=120).run()
     assert not at.exception and at.title[0].value == "BERT Explorer"
     assert "Running on" in " ".join(str(c.value) for c in at.sidebar.caption) and threads
     at.switch_page("app/pages/tokens.py").run()

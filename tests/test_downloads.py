@@ -85,7 +85,7 @@ def test_the_app_shows_the_download_as_a_progress_bar(fake_hub, monkeypatch):
     monkeypatch.setattr(DeltaGenerator, "progress", recorded)
     services.get_model.clear()
     try:
-        at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=180)
+        at = AppTest.from_file(str(ROOT / "router.py"), default_timeout=180)
         at.query_params["model"] = HUB_ID
         at.run()
     finally:

@@ -10,7 +10,7 @@ MY_PAGES = [TOKENS, INSIDE, OVERVIEW]
 
 
 def open_page(page, query=None, text_a=None, text_b=""):
-    at = AppTest.from_file("../streamlit_app.py", default_timeout=180)
+    at = AppTest.from_file("../router.py", default_timeout=180)
     for name, value in (query or {}).items():
         at.query_params[name] = value
     if text_a is not None:

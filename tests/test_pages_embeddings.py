@@ -18,7 +18,7 @@ from tests.links import reopen, shared_link
 
 
 def open_page(page: str) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=240)
+    at = AppTest.from_file(str(ROOT / "router.py"), default_timeout=240)
     at.run()
     at.switch_page(f"app/pages/{page}.py")
     at.run()

@@ -23,7 +23,7 @@ SAMPLE = ROOT / "data" / "syntax_sample.conllu"
 
 
 def open_page(page: str, **query) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=240)
+    at = AppTest.from_file(str(ROOT / "router.py"), default_timeout=240)
     at.query_params.update(query)
     at.run()
     at.switch_page(f"app/pages/{page}.py")

@@ -24,7 +24,7 @@ TOKENS = "app/pages/tokens.py"
 
 
 def app(query: dict[str, str] | None = None) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120)
+    at = AppTest.from_file(str(ROOT / "router.py"), default_timeout=120)
     for name, value in (query or {}).items():
         at.query_params[name] = value
     return at

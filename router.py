@@ -1,0 +1,30 @@
+"""BERT Explorer: the router, which streamlit_app.py serves. Pages live in app/pages/; the sidebar is
+shared by all of them. Tests run this file (AppTest.from_file("router.py"))."""
+import streamlit as st
+
+from app.sidebar import render_sidebar
+
+# A material page_icon would be fetched from fonts.gstatic.com: the emoji favicon stays local.
+st.set_page_config(page_title="BERT Explorer", page_icon="🔍", layout="wide")
+
+st.session_state["selection"] = render_sidebar()
+
+pages = {
+    "": [st.Page("app/pages/home.py", title="Home", icon=":material/home:", default=True)],
+    "Attention": [
+        st.Page("app/pages/tokens.py", title="Tokens and embeddings", icon=":material/token:"),
+        st.Page("app/pages/attention.py", title="Attention views", icon=":material/visibility:"),
+        st.Page("app/pages/inside_head.py", title="Inside one head", icon=":material/neurology:"),
+        st.Page("app/pages/head_overview.py", title="Head overview", icon=":material/grid_view:"),
+    ],
+    "Embeddings": [
+        st.Page("app/pages/word_in_context.py", title="A word in context", icon=":material/compare_arrows:"),
+        st.Page("app/pages/word_senses.py", title="Word senses", icon=":material/scatter_plot:"),
+        st.Page("app/pages/sentence_embeddings.py", title="Sentence embeddings", icon=":material/notes:"),
+    ],
+    "Syntax": [
+        st.Page("app/pages/syntax_sentence.py", title="Syntax in one sentence", icon=":material/account_tree:"),
+        st.Page("app/pages/syntax_corpus.py", title="Syntactic heads on a treebank", icon=":material/table_chart:"),
+    ],
+}
+st.navigation(pages).run()
