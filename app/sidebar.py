@@ -15,13 +15,12 @@ import logging
 from dataclasses import dataclass
 
 import streamlit as st
-import torch
 
 from bert_core import DEFAULT_MODEL
 
 from . import inputs, model_access
 from .examples import EXAMPLES
-from .services import get_model, server_access, uploaded_sentences
+from .services import get_model, process_settings, server_access, uploaded_sentences
 
 log = logging.getLogger(__name__)
 
@@ -181,7 +180,8 @@ def render_sidebar() -> Selection:
         st.stop()
     model_name, model, tokenizer = _load(access)
     device = model.device
-    threads = torch.get_num_threads()
+    threads = process_settings()  # what the app set; torch reports per thread, and a thread that ran
+    # an op before the setting keeps its old count
     on_cpu = f" ({threads} thread{'s' if threads > 1 else ''})" if device.type == "cpu" else ""
     st.sidebar.caption(f"Running on **{device.type.upper()}**{on_cpu} · {model.config.num_hidden_layers} layers × "
                        f"{model.config.num_attention_heads} heads · {model.config.hidden_size} wide")
