@@ -1,0 +1,177 @@
+"""The server's queue for long jobs (app/jobs.py): one at a time, places reported, classroom size cap;
+and the pages wired to it (components/job_wait.py through app/services.py)."""
+import threading
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from app import jobs
+from components.job_wait import server_queue, waiting_text
+
+
+def test_two_jobs_never_overlap_and_the_second_reports_its_place():
+    queue = jobs.JobQueue(poll_s=0.01)
+    events, places = [], []
+    first_running, release_first = threading.Event(), threading.Event()
+    active, most_active = [0], [0]
+    lock = threading.Lock()
+
+    def job(name, hold=None):
+        with queue.turn(on_wait=lambda ahead, waited_s: places.append((name, ahead))):
+            with lock:
+                active[0] += 1
+                most_active[0] = max(most_active[0], active[0])
+                events.append(("start", name))
+            if hold is not None:
+                first_running.set()
+                hold.wait(timeout=30)
+            with lock:
+                events.append(("end", name))
+                active[0] -= 1
+
+    first = threading.Thread(target=job, args=("first", release_first))
+    first.start()
+    assert first_running.wait(timeout=30)
+    second = threading.Thread(target=job, args=("second",))
+    second.start()
+    for _ in range(3000):  # the second has reported its place at least twice while the first holds the server
+        if places.count(("second", 1)) >= 2:
+            break
+        threading.Event().wait(0.01)
+    assert places.count(("second", 1)) >= 2
+    assert queue.ahead() == 2                      # one running, one waiting
+    assert ("start", "second") not in events       # still waiting: the first has not finished
+    release_first.set()
+    first.join(timeout=30)
+    second.join(timeout=30)
+    assert events == [("start", "first"), ("end", "first"), ("start", "second"), ("end", "second")]
+    assert most_active[0] == 1
+    assert {name for name, _ in places} == {"second"}  # the first never waited
+    assert queue.ahead() == 0
+
+
+def test_places_count_down_in_arrival_order():
+    queue = jobs.JobQueue(poll_s=0.01)
+    order, places = [], {}
+    gate = threading.Event()
+    holder_in = threading.Event()
+
+    def holder():
+        with queue.turn():
+            holder_in.set()
+            gate.wait(timeout=30)
+
+    def waiter(name):
+        with queue.turn(on_wait=lambda ahead, _: places.setdefault(name, []).append(ahead)):
+            order.append(name)
+
+    threads = [threading.Thread(target=holder)]
+    threads[0].start()
+    assert holder_in.wait(timeout=30)
+    for name in ("b", "c"):
+        threads.append(threading.Thread(target=waiter, args=(name,)))
+        threads[-1].start()
+        for _ in range(3000):  # wait until this one has queued, so arrival order is fixed
+            if name in places:
+                break
+            threading.Event().wait(0.01)
+    assert places["b"][0] == 1 and places["c"][0] == 2
+    gate.set()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert order == ["b", "c"]
+    assert places["c"][-1] in (1, 2) and min(places["c"]) >= 1   # c never ran while b was ahead of it
+
+
+def test_a_waiter_that_is_interrupted_gives_its_place_back():
+    queue = jobs.JobQueue(poll_s=0.01)
+    holding, release = threading.Event(), threading.Event()
+
+    def holder():
+        with queue.turn():
+            holding.set()
+            release.wait(timeout=30)
+
+    thread = threading.Thread(target=holder)
+    thread.start()
+    assert holding.wait(timeout=30)
+
+    def navigate_away(ahead, waited_s):  # what Streamlit does when the student leaves the page
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt), queue.turn(on_wait=navigate_away):
+        pytest.fail("the job ran while another held the server")
+    assert queue.ahead() == 1
+    release.set()
+    thread.join(timeout=30)
+    with queue.turn():
+        assert queue.ahead() == 1  # itself, running
+
+
+@pytest.mark.parametrize("mode, limit, expected", [
+    (None, None, None), ("personal", "10", None), ("classroom", None, jobs.DEFAULT_CLASSROOM_MAX_ITEMS),
+    ("Classroom", "500", 500), ("classroom", "0", jobs.DEFAULT_CLASSROOM_MAX_ITEMS),
+    ("classroom", "lots", jobs.DEFAULT_CLASSROOM_MAX_ITEMS),
+])
+def test_the_size_cap_applies_in_classroom_mode_only(monkeypatch, mode, limit, expected):
+    for name, value in (("BERT_EXPLORER_MODE", mode), ("BERT_EXPLORER_MAX_JOB_ITEMS", limit)):
+        if value is None:
+            monkeypatch.delenv(name, raising=False)
+        else:
+            monkeypatch.setenv(name, value)
+    assert jobs.max_job_items() == expected
+
+
+def test_a_job_over_the_cap_is_refused_with_what_to_do():
+    jobs.check_size("This table", 500, 500)
+    jobs.check_size("This table", 10**6, None)
+    with pytest.raises(jobs.JobRefused, match="501 items; this classroom server runs jobs of up to 500") as refused:
+        jobs.check_size("This table", 501, 500)
+    assert "python -m app" in str(refused.value)
+
+
+def test_waiting_text_says_the_place():
+    assert waiting_text(2, 12.4).startswith("Waiting: 2 jobs ahead of yours (12 s so far)")
+    assert waiting_text(1, 0).startswith("Waiting: 1 job ahead of yours")
+
+
+def test_classroom_refuses_a_large_table_on_the_page(monkeypatch):
+    monkeypatch.setenv("BERT_EXPLORER_MODE", "classroom")
+    monkeypatch.setenv("BERT_EXPLORER_MAX_JOB_ITEMS", "100")   # the example set has 262 rows
+    at = AppTest.from_file("../streamlit_app.py", default_timeout=180)
+    at.switch_page("app/pages/word_senses.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    errors = " ".join(e.value for e in at.error)
+    assert "262 items; this classroom server runs jobs of up to 100" in errors
+    assert not at.get("plotly_chart")                            # nothing computed
+
+
+def test_a_long_job_on_a_page_waits_for_the_server_queue():
+    """While another job holds the server, a page's long job waits in the queue, then runs."""
+    queue = server_queue()
+    sentences = "\n".join(f"Sentence number {n} is about a cat." for n in range(jobs.QUEUE_ABOVE + 6))
+    saw_waiter = threading.Event()
+    holding = threading.Event()
+
+    def hold_the_server():
+        with queue.turn():
+            holding.set()
+            for _ in range(6000):  # until the page's job has queued behind this one
+                if queue.ahead() == 2:
+                    saw_waiter.set()
+                    break
+                threading.Event().wait(0.01)
+
+    at = AppTest.from_file("../streamlit_app.py", default_timeout=180)
+    at.switch_page("app/pages/sentence_embeddings.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    holder = threading.Thread(target=hold_the_server)
+    holder.start()
+    assert holding.wait(timeout=30)
+    at.text_area(key="se_text").input(sentences)
+    next(b for b in at.button if b.label == "Embed").click().run()
+    holder.join(timeout=60)
+    assert saw_waiter.is_set()
+    assert not at.exception, [e.value for e in at.exception]
+    assert len(at.get("plotly_chart")) >= 1                      # it ran once its turn came
+    assert queue.ahead() == 0
