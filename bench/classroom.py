@@ -30,6 +30,7 @@ import http.client
 import json
 import os
 import platform
+import socket
 import statistics
 import sys
 import threading
@@ -379,6 +380,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.url and urlparse(args.url).hostname not in ("127.0.0.1", "localhost", "::1"):
         parser.error("--url must be on this machine (127.0.0.1): the benchmark stays on the loopback")
 
+    if not args.url:
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", args.port))
+            except OSError:
+                parser.error(f"port {args.port} is in use: choose another with --port")
     load_before = os.getloadavg()
     if args.url:
         base_url, server = args.url.rstrip("/"), Server(args.pid)

@@ -59,6 +59,16 @@ def test_bad_arguments_exit_2(argv, capsys):
     assert "error" in capsys.readouterr().err
 
 
+def test_a_port_in_use_is_refused(capsys):
+    bench = load_bench()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        with pytest.raises(SystemExit) as stopped:
+            bench.main(["--sessions", "1", "--rounds", "1", "--port", str(taken.getsockname()[1])])
+    assert stopped.value.code == 2 and "in use" in capsys.readouterr().err
+
+
 def test_a_small_run_measures_everything_without_errors(capsys):
     bench = load_bench()
     assert bench.main(["--sessions", "1", "2", "--rounds", "2", "--port", str(free_port()), "--long-job",
