@@ -38,11 +38,11 @@ def max_job_items() -> int | None:
     return int(setting) if setting.isdigit() and int(setting) > 0 else DEFAULT_CLASSROOM_MAX_ITEMS
 
 
-def check_size(what: str, items: int, limit: int | None) -> None:
-    """Raise JobRefused when `items` is over `limit` (None: any size)."""
+def check_size(what: str, items: int, limit: int | None, unit: str = "rows") -> None:
+    """Raise JobRefused when `items` (rows, sentences: `unit`) is over `limit` (None: any size)."""
     if limit is not None and items > limit:
-        raise JobRefused(f"{what} has {items:,} items; this classroom server runs jobs of up to {limit:,}. "
-                         f"Use a smaller file (its first {limit:,} rows or sentences), or run "
+        raise JobRefused(f"{what} has {items:,} {unit}; this classroom server runs jobs of up to {limit:,} {unit}. "
+                         f"Use a smaller file (its first {limit:,} {unit}), or run "
                          "`python -m app` on your own machine for the whole of it.")
 
 

@@ -36,7 +36,7 @@ def word_senses(digest: str, name: str, model_name: str, max_rows: int, _data: b
     table = polysemy.read_table(_data, name)
     table = polysemy.Table(table.rows[:max_rows], table.skipped, table.has_senses)
     model, tokenizer = get_model(model_name)
-    with long_job_turn(what="This table", items=len(table.rows)):
+    with long_job_turn(what="This table", items=len(table.rows), unit="rows"):
         bar, progress = _progress_bar("Computing the word vectors:")
         analysis = polysemy.analyse_table(model, tokenizer, table, model_name=model_name, progress=progress)
     bar.empty()
@@ -66,7 +66,7 @@ def projection(digest: str, model_name: str, subset: str, layer: int, method: st
 @st.cache_data(max_entries=8, show_spinner=False)
 def sentence_vectors(sentences: tuple[str, ...], pooling: str, model_name: str):
     model, tokenizer = get_model(model_name)
-    with long_job_turn(what="This list of sentences", items=len(sentences)):
+    with long_job_turn(what="This list", items=len(sentences), unit="sentences"):
         bar, progress = _progress_bar("Embedding:")
         vectors = sentence_embeddings.sentence_embeddings(model, tokenizer, list(sentences), pooling, progress=progress)
     bar.empty()
@@ -155,7 +155,7 @@ def syntax_corpus(model_name: str, kind: str, digest: str, max_sentences: int, _
         what, items = "This treebank", len(treebank.sentences)
     else:
         what, items = "This text", min(max_sentences, sum(1 for line in _data.splitlines() if line.strip()))
-    with long_job_turn(what=what, items=items):
+    with long_job_turn(what=what, items=items, unit="sentences"):
         if kind == "text":
             treebank = syntax.parse_lines(get_parser(), _data.decode("utf-8"), max_sentences)
         model, tokenizer = get_model(model_name)

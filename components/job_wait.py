@@ -21,12 +21,12 @@ def waiting_text(ahead: int, waited_s: float) -> str:
 
 
 @contextlib.contextmanager
-def long_job_turn(*, what: str, items: int) -> Iterator[None]:
+def long_job_turn(*, what: str, items: int, unit: str) -> Iterator[None]:
     """Wait for this server's queue, showing the place, then run the body (which shows its own progress);
     a job of up to jobs.QUEUE_ABOVE items runs at once. In classroom mode a job over the operator's size is
     refused with a message and the page stops."""
     try:
-        jobs.check_size(what, items, jobs.max_job_items())
+        jobs.check_size(what, items, jobs.max_job_items(), unit)
     except jobs.JobRefused as refused:
         st.error(str(refused))
         st.stop()
@@ -34,6 +34,10 @@ def long_job_turn(*, what: str, items: int) -> Iterator[None]:
         yield
         return
     notice = st.empty()
-    with server_queue().turn(lambda ahead, waited_s: notice.info(waiting_text(ahead, waited_s), icon="⏳")):
+
+    def show_place(ahead: int, waited_s: float) -> None:
+        notice.info(waiting_text(ahead, waited_s), icon=":material/hourglass_top:")
+
+    with server_queue().turn(show_place):
         notice.empty()
         yield

@@ -125,7 +125,7 @@ def test_the_size_cap_applies_in_classroom_mode_only(monkeypatch, mode, limit, e
 def test_a_job_over_the_cap_is_refused_with_what_to_do():
     jobs.check_size("This table", 500, 500)
     jobs.check_size("This table", 10**6, None)
-    with pytest.raises(jobs.JobRefused, match="501 items; this classroom server runs jobs of up to 500") as refused:
+    with pytest.raises(jobs.JobRefused, match="501 rows; this classroom server runs jobs of up to 500 rows") as refused:
         jobs.check_size("This table", 501, 500)
     assert "python -m app" in str(refused.value)
 
@@ -142,7 +142,7 @@ def test_classroom_refuses_a_large_table_on_the_page(monkeypatch):
     at.switch_page("app/pages/word_senses.py").run()
     assert not at.exception, [e.value for e in at.exception]
     errors = " ".join(e.value for e in at.error)
-    assert "262 items; this classroom server runs jobs of up to 100" in errors
+    assert "This table has 262 rows; this classroom server runs jobs of up to 100 rows" in errors
     assert not at.get("plotly_chart")                            # nothing computed
 
 
