@@ -84,3 +84,19 @@ def test_dockerignore_keeps_what_the_app_needs_and_drops_the_rest():
 def test_hadolint_finds_nothing():
     result = subprocess.run(["hadolint", str(ROOT / "Dockerfile")], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout
+
+
+def test_readme_commands_match_the_image():
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("## Serving a class: the container and replicas"):]
+    (port,) = values("EXPOSE")
+    args = {arg.split("=", 1)[0] for arg in values("ARG")}
+    assert set(re.findall(r"--build-arg (\w+)=", section)) <= args
+    assert f"-p {port}:{port}" in section and f":{port} -e BERT_EXPLORER_MODE=classroom" in section
+    jobs_source = (ROOT / "app" / "jobs.py").read_text()
+    for name in ("BERT_EXPLORER_MODE", "BERT_EXPLORER_MAX_JOB_ITEMS"):
+        assert f"-e {name}=" in section and f'"{name}"' in jobs_source
+    nginx = re.search(r"```nginx\n(.*?)```", section, re.S).group(1)
+    assert "ip_hash;" in nginx and "proxy_set_header Upgrade $http_upgrade;" in nginx
+    assert 'proxy_set_header Connection "upgrade";' in nginx and "proxy_http_version 1.1;" in nginx
+    assert nginx.count("{") == nginx.count("}")
