@@ -48,7 +48,7 @@ from streamlit.proto.ForwardMsg_pb2 import ForwardMsg  # noqa: E402
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, streamlit_server  # noqa: E402
 
 PAGES = ("attention", "tokens", "head_overview")  # url paths, in the order a student visits them
-LONG_JOB_SENTENCES = 3_000
+LONG_JOB_SENTENCES = 1_000  # the most the Sentence embeddings page takes (app/inputs.MAX_SENTENCES)
 SUBJECTS = ("cat", "teacher", "river", "engine", "painter", "robot", "farmer", "pilot", "child", "doctor")
 VERBS = ("watched", "followed", "painted", "described", "visited", "remembered", "answered", "carried")
 OBJECTS = ("bridge", "garden", "letter", "storm", "market", "library", "mountain", "window", "song", "castle")

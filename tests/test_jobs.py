@@ -1,11 +1,13 @@
 """The server's queue for long jobs (app/jobs.py): one at a time, places reported, classroom size cap;
 and the pages wired to it (components/job_wait.py through app/services.py)."""
+import socket
 import threading
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from app import jobs
+from app.inputs import MAX_SENTENCES
 from components.job_wait import server_queue, waiting_text
 
 
@@ -175,3 +177,39 @@ def test_a_long_job_on_a_page_waits_for_the_server_queue():
     assert not at.exception, [e.value for e in at.exception]
     assert len(at.get("plotly_chart")) >= 1                      # it ran once its turn came
     assert queue.ahead() == 0
+
+
+@pytest.mark.browser
+def test_a_student_behind_a_long_job_sees_the_place_then_the_results(chromium, screenshots):
+    """Two students in Chromium: the first embeds many sentences; the second, submitting while that
+    runs, sees "Waiting: 1 job ahead of yours", then its own results."""
+    from tests.browser import streamlit_server
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with streamlit_server(port) as url:
+        first, second = (chromium.new_page(viewport={"width": 1400, "height": 900}) for _ in range(2))
+        for page in (first, second):
+            page.goto(f"{url}/sentence_embeddings", wait_until="domcontentloaded")
+            page.get_by_label("One sentence per line").wait_for(timeout=180_000)
+        # Typing a thousand lines key by key takes minutes: set the text area's value as a paste would.
+        first.get_by_label("One sentence per line").evaluate(
+            """(area, text) => {
+                Object.getOwnPropertyDescriptor(HTMLTextAreaElement.prototype, "value").set.call(area, text);
+                area.dispatchEvent(new Event("input", {bubbles: true}));
+            }""", "\n".join(f"The first student wrote sentence {n} about a long river." for n in range(MAX_SENTENCES)))
+        second.get_by_label("One sentence per line").fill(
+            "\n".join(f"The second student wrote sentence {n}." for n in range(jobs.QUEUE_ABOVE + 10)))
+        first.get_by_role("button", name="Embed", exact=True).click()
+        first.get_by_text("Embedding:").first.wait_for(timeout=180_000)   # the first job holds the server
+        second.get_by_role("button", name="Embed", exact=True).click()
+        waiting = second.get_by_text("Waiting: 1 job ahead of yours")
+        waiting.wait_for(timeout=120_000)
+        second.screenshot(path=str(screenshots / "job_waiting.png"))
+        waiting.wait_for(state="detached", timeout=600_000)
+        second.get_by_text(f"{jobs.QUEUE_ABOVE + 10} sentences: the heatmap shows").wait_for(timeout=300_000)
+        assert second.get_by_text("Waiting:").count() == 0
+        assert not second.locator("[data-testid=stException]").count()
+        assert not first.locator("[data-testid=stException]").count()
+        first.get_by_text(f"{MAX_SENTENCES} sentences: the heatmap shows").wait_for(timeout=300_000)  # done too
