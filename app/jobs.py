@@ -1,8 +1,8 @@
 """Long jobs (a treebank probe, a word-sense table, many sentences to embed) run one at a time per server.
 
-Streamlit runs each session's script in its own thread of one process, so two students starting
-a treebank each would share the CPU and both wait twice as long, while every interactive page
-slowed down with them. A job takes its turn here first: `JobQueue.turn` waits, first come first
+Streamlit runs each session's script in its own thread of one process, so long jobs started
+together would share the CPU: each would finish as late as the last, and every interactive page
+would slow down with them. A job takes its turn here first: `JobQueue.turn` waits, first come first
 served, and tells the waiting session its place while it waits (one JobQueue per server:
 components/job_wait.py keeps it with st.cache_resource). In classroom mode the operator
 also caps a job's size (`BERT_EXPLORER_MAX_JOB_ITEMS`, rows or sentences): a larger job is
@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 
 CLASSROOM = "classroom"
 DEFAULT_CLASSROOM_MAX_ITEMS = 2_000  # rows or sentences; an EWT dev probe (2,001 sentences) needs a higher cap
-QUEUE_ABOVE = 64  # items; a job this small takes about a second and runs at once, like an interactive page
+QUEUE_ABOVE = 64  # items; a job this small is about as quick as an interactive page, so it runs at once
 
 
 class JobRefused(ValueError):
