@@ -10,6 +10,7 @@ import streamlit as st
 from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
 
 from bert_core import BertModel, encode
+from components.job_wait import long_job_turn
 
 from . import (
     attention,
@@ -92,9 +93,11 @@ def word_senses(digest: str, name: str, model_name: str, max_rows: int, _data: b
     table = polysemy.read_table(_data, name)
     table = polysemy.Table(table.rows[:max_rows], table.skipped, table.has_senses)
     model, tokenizer = get_model(model_name)
-    bar, tokenized = _progress_bar("Tokenizing:")
-    analysis = polysemy.analyse_table(model, tokenizer, table, model_name=model_name, tokenize_progress=tokenized,
-                                      progress=_stage(bar, "Computing the word vectors:"))
+    with long_job_turn(what="This table", items=len(table.rows), unit="rows"):
+        bar, tokenized = _progress_bar("Tokenizing:")
+        analysis = polysemy.analyse_table(model, tokenizer, table, model_name=model_name,
+                                          tokenize_progress=tokenized,
+                                          progress=_stage(bar, "Computing the word vectors:"))
     bar.empty()
     return table, analysis
 
@@ -122,8 +125,9 @@ def projection(digest: str, model_name: str, subset: str, layer: int, method: st
 @st.cache_data(max_entries=8, show_spinner=False)
 def sentence_vectors(sentences: tuple[str, ...], pooling: str, model_name: str):
     model, tokenizer = get_model(model_name)
-    bar, progress = _progress_bar("Embedding:")
-    vectors = sentence_embeddings.sentence_embeddings(model, tokenizer, list(sentences), pooling, progress=progress)
+    with long_job_turn(what="This list", items=len(sentences), unit="sentences"):
+        bar, progress = _progress_bar("Embedding:")
+        vectors = sentence_embeddings.sentence_embeddings(model, tokenizer, list(sentences), pooling, progress=progress)
     bar.empty()
     return vectors
 
@@ -205,14 +209,18 @@ def syntax_sentence(model_name: str, text: str) -> tuple[syntax.SentenceAnalysis
 def syntax_corpus(model_name: str, kind: str, digest: str, max_sentences: int, _data: bytes) -> syntax.ProbeResult:
     """The probe on a CoNLL-U file (kind "conllu") or on text, one sentence per line, parsed by spaCy
     (kind "text"): exactly what `python -m app probe` computes. Raises ConlluError for an unusable file."""
-    if kind == "text":
-        bar, progress = _progress_bar("Parsing with spaCy:", "lines")
-        treebank = syntax.parse_lines(get_parser(), _data.decode("utf-8"), max_sentences, progress=progress)
-        bar.empty()
-    else:
+    if kind == "conllu":
         treebank = read_conllu(_data, max_sentences)
-    model, tokenizer = get_model(model_name)
-    bar, progress = _progress_bar("Running the probe:")
-    result = syntax.probe(model, tokenizer, treebank, model_name=model_name, progress=progress)
+        what, items = "This treebank", len(treebank.sentences)
+    else:
+        what, items = "This text", min(max_sentences, sum(1 for line in _data.splitlines() if line.strip()))
+    with long_job_turn(what=what, items=items, unit="sentences"):
+        if kind == "text":
+            bar, progress = _progress_bar("Parsing with spaCy:", "lines")
+            treebank = syntax.parse_lines(get_parser(), _data.decode("utf-8"), max_sentences, progress=progress)
+            bar.empty()
+        model, tokenizer = get_model(model_name)
+        bar, progress = _progress_bar("Running the probe:")
+        result = syntax.probe(model, tokenizer, treebank, model_name=model_name, progress=progress)
     bar.empty()
     return result
