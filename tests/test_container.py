@@ -5,8 +5,6 @@ import re
 import shutil
 import subprocess
 
-import pytest
-
 from tests.conftest import ROOT
 
 NEEDED = ["streamlit_app.py", "requirements.txt", ".streamlit/config.toml", "app/services.py", "app/jobs.py",
