@@ -69,6 +69,21 @@ def test_word_in_context_says_which_sentences_lack_the_word_and_asks_which_occur
     assert not at.exception and at.dataframe[1].value.iloc[0, 2] != before
 
 
+def test_word_in_context_cleans_the_word_field_and_shows_typed_markdown_as_text():
+    at = open_page("word_in_context")
+    at.text_input(key="word").set_value("py\u200bthon")               # a zero-width space pasted inside
+    at.button[0].click().run()
+    assert not at.exception and not at.error
+    assert "Word: removed 1 invisible" in texts(at.warning)
+    assert list(at.dataframe[0].value["word pieces"]) == ["python"] * 4   # the preset's four sentences compared
+    at.text_input(key="word").set_value("[bank](http://example.invalid)")
+    at.text_area(key="sentences").set_value("The bank is open.\nThe river bank.")
+    at.button[0].click().run()
+    assert not at.exception
+    shown = texts(at.warning) + texts(at.error)
+    assert "\\[bank\\](http://example.invalid)" in shown and "“[bank](" not in shown
+
+
 def test_word_in_context_moving_the_layer_slider_does_not_run_the_model_again(monkeypatch):
     forward = BertModel.forward
     runs = []

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from app import heads, services, syntax
+from app import heads, inputs, services, syntax
 from app.conllu import ConlluError
 from components.head_grid import head_grid
 from components.relation_bars import relation_bars
@@ -70,24 +70,25 @@ elif source == "Raw text":
 else:
     kind, name, data = "conllu", SAMPLE.name, SAMPLE.read_bytes()
     st.caption("The sample was parsed by spaCy and every arc checked by hand; its labels are spaCy's set.")
+shown_name = inputs.escape_markdown(name)  # a file's name is the uploader's text
 
 digest = hashlib.sha256(data).hexdigest()
 try:
     result = services.syntax_corpus(selection.model_name, kind, digest, MAX_SENTENCES, _data=data)
 except ConlluError as err:
-    st.error(f"{name} cannot be read: {err}.")
+    st.error(f"{shown_name} cannot be read: {err}.")
     st.stop()
 if result.notes:
-    st.warning(f"{result.skipped} sentence(s) of {name} skipped; the others are analysed. First problems: "
+    st.warning(f"{result.skipped} sentence(s) of {shown_name} skipped; the others are analysed. First problems: "
                + "; ".join(result.notes[:3]) + ("…" if len(result.notes) > 3 else "."))
     with st.expander(f"All {len(result.notes)} problem(s), with line numbers"):
         st.text("\n".join(result.notes))
 if result.sentences == 0:
-    st.error(f"No sentence of {name} could be analysed.")
+    st.error(f"No sentence of {shown_name} could be analysed.")
     st.stop()
 payload = result.to_json()
 if not payload["relations"]:
-    st.error(f"{name} has no scored words: every word is a root or punctuation.")
+    st.error(f"{shown_name} has no scored words: every word is a root or punctuation.")
     st.stop()
 
 a, b, c = st.columns(3)

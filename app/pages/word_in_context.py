@@ -42,7 +42,12 @@ with st.form("wic_form"):
                          key="sentences", height=130, bind="query-params")
     st.form_submit_button("Compare", type="primary")
 
-word = " ".join(typed_word.split())
+# The word is cleaned as the sentences are (zero-width and control characters removed), so a word
+# pasted with an invisible character still matches; user text is escaped wherever Markdown shows it.
+word, word_notices = inputs.clean_text(typed_word, "Word")
+for notice in word_notices:
+    getattr(st, notice.level)(notice.text)
+shown_word = escape(word)
 lines = [inputs.clean_text(line, "sentence")[0] for line in typed.splitlines()]
 sentences = [line for line in lines if line]
 if not word:
@@ -57,15 +62,15 @@ candidates, occurrences, numbers = [], [], []
 for number, sentence in enumerate(sentences, start=1):
     spans = polysemy.find_occurrences(sentence, word)
     if not spans:
-        st.warning(f"Sentence {number} does not contain “{word}” as a whole word, so it is left out: "
-                   f"“{sentence[:120]}”")
+        st.warning(f"Sentence {number} does not contain “{shown_word}” as a whole word, so it is left out: "
+                   f"“{escape(sentence[:120])}”")
         continue
     occurrence = 0
     if len(spans) > 1:
         # ?occ3=2: the second one in sentence 3. The label is the number (it goes into the URL), the
         # caption shows the occurrence in its context.
         occurrence = st.radio(
-            f"Sentence {number} has “{word}” {len(spans)} times: which one?", range(len(spans)), horizontal=True,
+            f"Sentence {number} has “{shown_word}” {len(spans)} times: which one?", range(len(spans)), horizontal=True,
             key=f"occ{number}", bind="query-params", format_func=lambda k: str(k + 1),
             captions=[f"…{escape(sentence[max(0, a - 25):a])}**{escape(sentence[a:b])}**{escape(sentence[b:b + 25])}…"
                       for a, b in spans])
@@ -83,7 +88,7 @@ if len(candidates) > 1:
 labels = [f"S{numbers[i]}" for i in compared]
 texts = [candidates[i] for i in compared]
 if len(labels) < 2:
-    st.error(f"Give at least two sentences that contain “{word}” to compare.")
+    st.error(f"Give at least two sentences that contain “{shown_word}” to compare.")
     st.stop()
 
 vectors, similarities = comparison.vectors, comparison.similarities      # (n, L+1, H), (L+1, n, n)

@@ -6,7 +6,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from app import polysemy, services
+from app import inputs, polysemy, services
 from app.vectors import ProjectionError
 from components.layer_heatmap import layer_heatmap
 from components.layer_lines import layer_lines
@@ -41,20 +41,21 @@ if source.startswith("Upload"):
     data, name = upload.getvalue(), upload.name
 else:
     data, name = EXAMPLE.read_bytes(), EXAMPLE.name
+shown_name = inputs.escape_markdown(name)  # a file's name is the uploader's text
 
 try:
     table = polysemy.read_table(data, name)
 except polysemy.TableError as err:
-    st.error(f"{name} cannot be read: {err}.")
+    st.error(f"{shown_name} cannot be read: {err}.")
     st.stop()
 if table.skipped:
     with st.expander(f"{len(table.skipped)} row(s) skipped (line numbers of the file; the header is line 1)"):
         st.dataframe(pd.DataFrame([vars(s) for s in table.skipped]), hide_index=True)
 if not table.rows:
-    st.error(f"{name} has no usable rows: every row was skipped (see why above).")
+    st.error(f"{shown_name} has no usable rows: every row was skipped (see why above).")
     st.stop()
 if len(table.rows) > MAX_ROWS:
-    st.warning(f"{name} has {len(table.rows):,} usable rows; the page analyses the first {MAX_ROWS:,}. "
+    st.warning(f"{shown_name} has {len(table.rows):,} usable rows; the page analyses the first {MAX_ROWS:,}. "
                "`python -m app polysemy` takes them all.")
 digest = hashlib.sha256(data).hexdigest()
 
