@@ -1,12 +1,12 @@
 """BERT Explorer's server: `streamlit run streamlit_app.py`.
 
-Streamlit serves the pages (router.py) as an st.App, whose lifespan starts loading the default
-model as soon as the server starts, through the same cached service the pages use: by the time
-the first browser has drawn the page frame, the model is loaded or nearly so.
+Streamlit serves the pages (router.py) as an st.App. Importing this file, which the server does
+before it starts, also starts loading the default model in a thread, through the same cached
+service the pages use: torch takes longer to import than the server to start, so the model is
+loaded, or nearly, by the time the first browser has drawn the page frame.
 """
 import logging
 import threading
-from contextlib import asynccontextmanager
 
 import streamlit as st
 from streamlit.logger import get_logger
@@ -41,10 +41,5 @@ def _warm_up(model, tokenizer) -> None:
                      title="").to_json()
 
 
-@asynccontextmanager
-async def _lifespan(_app):
-    threading.Thread(target=_load_default_model, name=_THREAD, daemon=True).start()
-    yield
-
-
-app = st.App("router.py", lifespan=_lifespan)
+threading.Thread(target=_load_default_model, name=_THREAD, daemon=True).start()
+app = st.App("router.py")

@@ -6,12 +6,14 @@ looked up in the local Hugging Face cache and downloaded only where a network ex
 """
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import logging
 import os
 import pickle
 import re
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -262,12 +264,40 @@ def load_weights(model_config: BertConfig, raw: dict[str, torch.Tensor], source:
     if untied:
         raise CheckpointError(f"{source}: its MLM decoder is not tied to the word embeddings, which this "
                               f"model requires: {_few(untied)}")
-    model = BertModel(model_config, **heads)
+    with _without_random_init():
+        model = BertModel(model_config, **heads)
     params = dict(model.named_parameters())
+    never_loaded = sorted(set(params) - set(tensors))  # left uninitialised: must not happen
+    if never_loaded:
+        raise CheckpointError(f"{source}: missing weights {_few(never_loaded)}")
     with torch.no_grad():
         for key, tensor in tensors.items():
             params[key].copy_(tensor)
     return model
+
+
+_RANDOM_INITS = ("kaiming_uniform_", "uniform_", "normal_")
+_init_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def _without_random_init():
+    """Build modules without drawing their random initial weights (as transformers' no_init_weights
+    does): every parameter is then overwritten from the checkpoint, and drawing them took as long as
+    reading the whole checkpoint. Patching torch.nn.init is process-wide, hence the lock."""
+    with _init_lock:
+        saved = {name: getattr(torch.nn.init, name) for name in _RANDOM_INITS}
+        try:
+            for name in _RANDOM_INITS:
+                setattr(torch.nn.init, name, _keep)
+            yield
+        finally:
+            for name, function in saved.items():
+                setattr(torch.nn.init, name, function)
+
+
+def _keep(tensor, *args, **kwargs):
+    return tensor
 
 
 def _few(keys: list[str], limit: int = 8) -> str:

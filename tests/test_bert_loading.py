@@ -414,3 +414,24 @@ def test_weight_files_holding_more_than_the_limit_are_refused_unread(tiny_pretra
     monkeypatch.setenv("BERT_EXPLORER_MAX_PARAMETERS", "50000")  # the config (36,000) fits, the file does not
     message = load_error(folder)
     assert str(path) in message and "more than this server reads (100,000" in message
+
+
+def test_loading_draws_no_random_weights_and_leaves_torch_init_as_it_was(monkeypatch):
+    """Every parameter comes from the checkpoint, so none is drawn at random first (that took as long
+    as reading the checkpoint); torch.nn.init is the same afterwards."""
+    import torch
+
+    from bert_core import load_pretrained
+
+    before = {name: getattr(torch.nn.init, name) for name in ("kaiming_uniform_", "uniform_", "normal_")}
+    drawn = []
+    for name, function in before.items():
+        monkeypatch.setattr(torch.nn.init, name,
+                            lambda tensor, *a, _f=function, _n=name, **k: drawn.append(_n) or _f(tensor, *a, **k))
+    patched = {name: getattr(torch.nn.init, name) for name in before}
+    model, _ = load_pretrained(device="cpu")
+    assert drawn == []
+    assert {name: getattr(torch.nn.init, name) for name in before} == patched
+    torch.nn.Linear(3, 3)                      # outside loading, modules initialise as usual
+    assert "kaiming_uniform_" in drawn
+    assert model.embeddings.word_embeddings.weight.abs().sum() > 0
