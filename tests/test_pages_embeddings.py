@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 import json
+import uuid
 
 import numpy as np
 import plotly.io
@@ -321,6 +322,22 @@ def test_sentence_embeddings_upload_without_a_sentence_column_lets_the_user_pick
     assert words.shape == (3, 3)
     at.selectbox(key="se_upload_column").set_value("id").run()
     assert not at.exception and not np.allclose(array(figure(at, 0).data[0].z), words)
+
+
+def test_sentence_embeddings_reads_an_upload_once_across_reruns(monkeypatch):
+    from app import inputs
+
+    calls = []
+    real = inputs.sentences_from_upload
+    monkeypatch.setattr(inputs, "sentences_from_upload", lambda *args: calls.append(args[0]) or real(*args))
+    at = open_page("sentence_embeddings")
+    at.radio(key="source").set_value("Upload a file").run()
+    marker = uuid.uuid4().hex                         # a file no earlier test cached
+    data = f"Cats purr {marker}.\nDogs bark.\nBirds sing.\n".encode()
+    at.file_uploader(key="se_upload").upload("once.txt", data, "text/plain").run()
+    at.slider(key="layer").set_value(2).run()
+    at.radio(key="pooling").set_value("max").run()
+    assert not at.exception and calls == ["once.txt"]
 
 
 @pytest.mark.parametrize("name, data, message", [
