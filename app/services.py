@@ -28,6 +28,10 @@ from . import (
 from .conllu import read_conllu
 from .heads import parse_heads
 
+# A long cached result is computed once: a session asking for the same one meanwhile waits for it,
+# and sees this instead of a blank page (the progress bar is drawn in the computing session only).
+SHARED_WAIT = "Computing… (another session asking for the same result meanwhile waits for this one)"
+
 
 @st.cache_resource(show_spinner=False)
 def process_settings() -> int:
@@ -59,10 +63,11 @@ def get_model(name: str) -> tuple[BertModel, object]:
         bar.progress(min(done / total, 1.0) if total else 0.0,
                      text=f"Downloading {name}: {done / 1e6:,.1f} of {total / 1e6:,.1f} MB")
 
-    loaded = model_access.open_model(server_access(), name, download_progress=downloaded)
-    if bar is not None:
-        bar.empty()
-    return loaded
+    try:
+        return model_access.open_model(server_access(), name, download_progress=downloaded)
+    finally:
+        if bar is not None:
+            bar.empty()
 
 
 # The sidebar's upload: parsed and cleaned once per file (its digest) and column, not on every
@@ -86,7 +91,7 @@ def _progress_bar(text: str, unit: str = "sentences"):
     return bar, _stage(bar, text, unit)
 
 
-@st.cache_data(max_entries=8, show_spinner=False)
+@st.cache_data(max_entries=8, show_spinner=SHARED_WAIT)
 def word_senses(digest: str, name: str, model_name: str, max_rows: int, _data: bytes):
     """(Table, SenseAnalysis) of a word-sense table, on its first max_rows usable rows: for files
     up to that size exactly what `python -m app polysemy` computes."""
@@ -122,7 +127,7 @@ def projection(digest: str, model_name: str, subset: str, layer: int, method: st
     return vectors.project(_points, method, dims)
 
 
-@st.cache_data(max_entries=8, show_spinner=False)
+@st.cache_data(max_entries=8, show_spinner=SHARED_WAIT)
 def sentence_vectors(sentences: tuple[str, ...], pooling: str, model_name: str):
     model, tokenizer = get_model(model_name)
     with long_job_turn(what="This list", items=len(sentences), unit="sentences"):
@@ -205,7 +210,7 @@ def syntax_sentence(model_name: str, text: str) -> tuple[syntax.SentenceAnalysis
     return syntax.analyse_sentence(model, tokenizer, sentences[0], model_name), len(sentences)
 
 
-@st.cache_data(max_entries=8, show_spinner=False)
+@st.cache_data(max_entries=8, show_spinner=SHARED_WAIT)
 def syntax_corpus(model_name: str, kind: str, digest: str, max_sentences: int, _data: bytes) -> syntax.ProbeResult:
     """The probe on a CoNLL-U file (kind "conllu") or on text, one sentence per line, parsed by spaCy
     (kind "text"): exactly what `python -m app probe` computes. Raises ConlluError for an unusable file."""

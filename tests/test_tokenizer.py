@@ -83,6 +83,15 @@ def test_default_checkpoint_matches_transformers():
     assert_same_calls(ours, theirs)
 
 
+def test_an_empty_second_text_is_read_as_transformers_reads_it():
+    ours, theirs = load_tokenizer(default_checkpoint()), AutoTokenizer.from_pretrained(str(default_checkpoint()))
+    for pair in ("", None):                                     # alone: no second sentence
+        assert ours("h\u00e9llo", pair)["input_ids"] == theirs("h\u00e9llo", pair)["input_ids"]
+    batch_ours, batch_theirs = ours(["a b", "c"], ["", "d"]), theirs(["a b", "c"], ["", "d"])
+    assert batch_ours["input_ids"] == batch_theirs["input_ids"]  # in a batch: a pair, as transformers
+    assert batch_ours["token_type_ids"] == batch_theirs["token_type_ids"]
+
+
 def test_default_checkpoint_ignores_the_truncation_and_padding_in_its_tokenizer_json():
     """Its tokenizer.json says "truncate and pad to 128"; transformers (and we) do neither unless asked."""
     settings = json.loads((default_checkpoint() / "tokenizer.json").read_text(encoding="utf-8"))
