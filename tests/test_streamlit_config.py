@@ -9,6 +9,7 @@ def test_streamlit_config_serves_static_and_skips_the_post_run_gc():
     assert config["server"]["enableStaticServing"] is True   # the attention views link app/static/ scripts
     assert config["runner"]["postScriptGC"] is False          # a full gc.collect held the last messages back
     assert config["browser"]["gatherUsageStats"] is False     # offline classrooms
+    assert config["server"]["fileWatcherType"] == "none"      # no pass over every module on each run
 
 
 def test_streamlit_config_hides_the_deploy_button():
