@@ -4,6 +4,7 @@ The computations themselves are plain functions elsewhere in app/, called here a
 """
 from __future__ import annotations
 
+import hashlib
 import threading
 
 import streamlit as st
@@ -70,8 +71,17 @@ def get_model(name: str) -> tuple[BertModel, object]:
             bar.empty()
 
 
-# The sidebar's upload: parsed and cleaned once per file (its digest) and column, not on every
-# rerun or page switch. `_upload` (the UploadedFile) is not hashed; it is read only on a miss.
+def upload_digest(upload) -> str:
+    """An uploaded file's SHA-256, computed once per file a session uploads (reruns see the same file_id)."""
+    known = st.session_state.setdefault("upload_digests", {})
+    if upload.file_id not in known:
+        known[upload.file_id] = hashlib.sha256(upload.getvalue()).hexdigest()
+    return known[upload.file_id]
+
+
+# An uploaded list of sentences (the sidebar's, Sentence embeddings'): parsed and cleaned once per
+# file (its digest) and column, not on every rerun or page switch. `_upload` (the UploadedFile) is
+# not hashed; it is read only on a miss.
 @st.cache_data(max_entries=16, show_spinner="Reading the file…")
 def uploaded_sentences(digest: str, name: str, column: str | None, _upload) -> inputs.UploadedSentences:
     return inputs.sentences_from_upload(name, _upload.getvalue(), column)

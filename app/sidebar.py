@@ -10,7 +10,6 @@ of every page.
 """
 from __future__ import annotations
 
-import hashlib
 import logging
 from dataclasses import dataclass
 
@@ -20,7 +19,7 @@ from bert_core import DEFAULT_MODEL
 
 from . import inputs, model_access
 from .examples import EXAMPLES
-from .services import get_model, process_settings, server_access, uploaded_sentences
+from .services import get_model, process_settings, server_access, upload_digest, uploaded_sentences
 
 log = logging.getLogger(__name__)
 
@@ -130,21 +129,13 @@ def _example_labels() -> list[str]:
     return ["(your own)"] + [a if not b else f"{a} / {b}" for a, b in EXAMPLES]
 
 
-def _upload_digest(upload) -> str:
-    """The upload's SHA-256, computed once per file this session uploads (reruns see the same file_id)."""
-    known = st.session_state.get("upload_digest")
-    if known is None or known[0] != upload.file_id:
-        known = st.session_state["upload_digest"] = (upload.file_id, hashlib.sha256(upload.getvalue()).hexdigest())
-    return known[1]
-
-
 def _uploaded_sentences() -> list[str]:
     """Sentences from an uploaded .txt (one per line) or .csv (a 'sentence'/'text' column, or one the user picks)."""
     upload = st.sidebar.file_uploader("Your own sentences (.txt one per line, or .csv)", type=["txt", "csv"],
                                       key="upload")
     if upload is None:
         return []
-    uploaded = uploaded_sentences(_upload_digest(upload), upload.name, st.session_state.get("upload_column"), upload)
+    uploaded = uploaded_sentences(upload_digest(upload), upload.name, st.session_state.get("upload_column"), upload)
     for notice in uploaded.notices:
         getattr(st.sidebar, notice.level)(notice.text)
     if uploaded.column_guessed:

@@ -38,8 +38,8 @@ else:
     if upload is None:
         st.info("Upload a file of sentences.")
         st.stop()
-    digest = hashlib.sha256(upload.getvalue()).hexdigest()  # parsed once per file and column, as the sidebar does
-    uploaded = services.uploaded_sentences(digest, upload.name, st.session_state.get("se_upload_column"), upload)
+    uploaded = services.uploaded_sentences(services.upload_digest(upload), upload.name,
+                                           st.session_state.get("se_upload_column"), upload)
     sentences, notices = uploaded.sentences, uploaded.notices
     if uploaded.column_guessed:
         st.selectbox("Column with the sentences", uploaded.columns, key="se_upload_column",
