@@ -7,11 +7,13 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
+from .plotly_text import plain
+
 
 def _unique(labels: list[str]) -> list[str]:
     """Plotly merges equal category labels, so repeated tokens get their position appended ("the·5")."""
     counts = Counter(labels)
-    return [f"{label}·{i}" if counts[label] > 1 else label for i, label in enumerate(labels)]
+    return [plain(f"{label}·{i}" if counts[label] > 1 else label) for i, label in enumerate(labels)]
 
 
 def attention_figure(*, weights: np.ndarray, from_labels: list[str], to_labels: list[str], title: str) -> go.Figure:
@@ -22,7 +24,7 @@ def attention_figure(*, weights: np.ndarray, from_labels: list[str], to_labels: 
         hovertemplate="from <b>%{y}</b><br>to <b>%{x}</b><br>weight %{z:.4f}<extra></extra>",
     ))
     side = max(360, min(18 * len(from_labels) + 140, 900))
-    figure.update_layout(title=title, height=side, margin={"l": 10, "r": 10, "t": 40, "b": 10},
+    figure.update_layout(title=plain(title), height=side, margin={"l": 10, "r": 10, "t": 40, "b": 10},
                          xaxis={"title": "attends to", "side": "top", "tickangle": -60},
                          yaxis={"title": "token", "autorange": "reversed"})
     return figure

@@ -10,6 +10,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from .figure_download import figure_download
+from .plotly_text import plain
 
 
 def head_grid(*, values: np.ndarray, title: str, key: str, selected: tuple[int, int] | None = None,
@@ -35,7 +36,7 @@ def head_grid(*, values: np.ndarray, title: str, key: str, selected: tuple[int, 
         layer, head = selected[0] + 1, selected[1] + 1
         figure.add_shape(type="rect", x0=head - 0.5, x1=head + 0.5, y0=layer - 0.5, y1=layer + 0.5,
                          line=dict(color="red", width=3))
-    figure.update_layout(title=dict(text=title, font=dict(size=14)), height=height or 110 + 34 * layers,
+    figure.update_layout(title=dict(text=plain(title), font=dict(size=14)), height=height or 110 + 34 * layers,
                          xaxis=dict(title="head", dtick=1, tickangle=0, tickfont=dict(size=10),
                                     range=[0.5, heads + 0.5]),
                          yaxis=dict(title="layer", dtick=1, range=[layers + 0.5, 0.5]),

@@ -1,0 +1,16 @@
+"""Text for plotly: plotly draws a subset of HTML in titles, tick labels, legend names, hovers and point
+text (<b>, <br>, <a href>…), so a visitor's sentence could add a link or markup to a chart. Every
+component passes the text it is given through `plain`, which makes plotly show it as typed."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+
+def plain(text: str) -> str:
+    """text shown as typed: plotly decodes &lt; &gt; &amp; back in text nodes (and never &quot;, so
+    quotes stay as they are)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def plain_all(texts: Iterable[str]) -> list[str]:
+    return [plain(text) for text in texts]
