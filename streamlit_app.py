@@ -41,5 +41,15 @@ def _warm_up(model, tokenizer) -> None:
                      title="").to_json()
 
 
+def _skip_component_scan() -> None:
+    """As its runtime starts, Streamlit reads the metadata of every installed package looking for v2
+    components (0.4 CPU-s with the ~180 packages of a test machine), holding the GIL that the model's
+    loading thread needs; this app uses no component from another package, so the scan finds nothing."""
+    from streamlit.components.v2 import manifest_scanner
+
+    manifest_scanner.scan_component_manifests = lambda max_workers=None: []
+
+
+_skip_component_scan()
 threading.Thread(target=_load_default_model, name=_THREAD, daemon=True).start()
 app = st.App("router.py")
