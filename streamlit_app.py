@@ -11,6 +11,8 @@ import threading
 import streamlit as st
 from streamlit.logger import get_logger
 
+from app.component_scan import skip_component_scan
+
 log = get_logger(__name__)  # Streamlit's logger: its messages show in the server's output
 _THREAD = "load-default-model"
 # Loading outside a page, the model service's spinner has no page to show in, and Streamlit says so
@@ -41,15 +43,6 @@ def _warm_up(model, tokenizer) -> None:
                      title="").to_json()
 
 
-def _skip_component_scan() -> None:
-    """As its runtime starts, Streamlit reads the metadata of every installed package looking for v2
-    components (0.4 CPU-s with the ~180 packages of a test machine), holding the GIL that the model's
-    loading thread needs; this app uses no component from another package, so the scan finds nothing."""
-    from streamlit.components.v2 import manifest_scanner
-
-    manifest_scanner.scan_component_manifests = lambda max_workers=None: []
-
-
-_skip_component_scan()
+skip_component_scan()  # the app uses no v2 component from another package: 0.4 CPU-s saved
 threading.Thread(target=_load_default_model, name=_THREAD, daemon=True).start()
 app = st.App("router.py")

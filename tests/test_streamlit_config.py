@@ -20,7 +20,7 @@ def test_streamlit_config_hides_the_deploy_button():
 
 
 def test_the_server_skips_streamlits_scan_of_installed_packages_for_components():
-    """streamlit_app.py replaces the scan (0.4 CPU-s at start) with one that finds nothing; this checks
+    """streamlit_app.py replaces the scan (app/component_scan.py) with one that finds nothing; this checks
     that Streamlit still looks the scan up where we replace it, so an upgrade that moves it shows here."""
     code = """
 import inspect
