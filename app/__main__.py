@@ -198,6 +198,12 @@ def run_pll(args) -> int:
     return 0
 
 
+def model_and_output(command: argparse.ArgumentParser, head: str) -> None:
+    """--model (which must have `head`) and --json, as every pre-training command takes them."""
+    command.add_argument("--model", default=DEFAULT_MODEL, help=f"checkpoint folder or hub id, with {head}")
+    command.add_argument("--json", required=True, help="where to write the results")
+
+
 def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m app", description="BERT Explorer analyses, headless.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -217,22 +223,19 @@ def parser() -> argparse.ArgumentParser:
 
     fill = commands.add_parser("fill-mask", help="top-k words for each [MASK], final and at every layer (the lens)")
     fill.add_argument("--text", required=True, help="a sentence with [MASK] typed where a word is hidden")
-    fill.add_argument("--model", default=DEFAULT_MODEL, help="checkpoint folder or hub id, with a masked-LM head")
     fill.add_argument("--top-k", type=positive_int, default=pretraining.TOP_K, help="predictions per mask and layer")
-    fill.add_argument("--json", required=True, help="where to write the results")
+    model_and_output(fill, "a masked-LM head")
     fill.set_defaults(run=run_fill_mask)
 
     nsp = commands.add_parser("nsp", help="P(IsNext) of sentence B after sentence A (next-sentence head)")
     nsp.add_argument("--a", required=True, help="sentence A")
     nsp.add_argument("--b", required=True, help="sentence B")
-    nsp.add_argument("--model", default=DEFAULT_MODEL, help="checkpoint folder or hub id, with a next-sentence head")
-    nsp.add_argument("--json", required=True, help="where to write the results")
+    model_and_output(nsp, "a next-sentence head")
     nsp.set_defaults(run=run_nsp)
 
     pll = commands.add_parser("pll", help="pseudo-log-likelihood (PLL-word-l2r) of each sentence, word by word")
     pll.add_argument("--data", required=True, help="UTF-8 text file, one sentence per line")
-    pll.add_argument("--model", default=DEFAULT_MODEL, help="checkpoint folder or hub id, with a masked-LM head")
-    pll.add_argument("--json", required=True, help="where to write the results")
+    model_and_output(pll, "a masked-LM head")
     pll.set_defaults(run=run_pll)
     return parser
 
