@@ -49,11 +49,18 @@ class PretrainingError(ValueError):
     """Input these analyses cannot use; the message says why in one line, for a page or the CLI."""
 
 
+def missing_head(model: BertModel, head: str, model_name: str) -> str | None:
+    """Why the model cannot do the task of `head` ("mlm" or "nsp") and how to load one that can; None
+    when it has the head. Predictions only ever come from a checkpoint's own saved head: the loader
+    builds a head only from its weights, never initialised at random."""
+    return None if head in model.heads else f"the model {model_name!r} has no {HEAD_NAMES[head]}. {HOW_TO_LOAD}"
+
+
 def require_head(model: BertModel, head: str, model_name: str) -> None:
-    """PretrainingError unless the model has `head` ("mlm" or "nsp"): predictions are only ever shown
-    from a checkpoint's own trained head, never from a head we would have to initialise randomly."""
-    if head not in model.heads:
-        raise PretrainingError(f"the model {model_name!r} has no {HEAD_NAMES[head]}. {HOW_TO_LOAD}")
+    """PretrainingError (with missing_head's message) unless the model has `head`."""
+    missing = missing_head(model, head, model_name)
+    if missing:
+        raise PretrainingError(missing)
 
 
 # ---------------------------------------------------------------------------------------- masking
@@ -113,6 +120,17 @@ def mask_input(tokenizer, text_a: str, text_b: str = "", *, words: tuple[int, ..
                       tokens=tokenizer.convert_ids_to_tokens(ids), offsets=enc.offsets, words=enc.words,
                       truncated=False, special=enc.special)
     return MaskedInput(masked, positions, tuple(enc.tokens[p] for p in positions))
+
+
+def masked_texts(tokenizer, text_a: str, text_b: str, words: tuple[int, ...]) -> tuple[str, str]:
+    """The sentences with each picked word written as one [MASK] per piece: typed back, they give
+    mask_input's input (for pages that open on the masked sentence, such as Attention views)."""
+    texts = [text_a, text_b]
+    enc = encode(tokenizer, text_a, text_b)
+    for word in sorted((enc.words[w] for w in set(words)), key=lambda w: -w.start):  # right to left: spans stay valid
+        texts[word.segment] = texts[word.segment][:word.start] + "[MASK]" * len(word.pieces) + \
+            texts[word.segment][word.end:]
+    return texts[0], texts[1]
 
 
 # ---------------------------------------------------------------------- predictions and the lens

@@ -322,3 +322,14 @@ def test_cli_pll_refuses_an_empty_file_and_a_long_line(tiny_folder, tmp_path, ca
     data.write_text("A short one.\n" + "word " * 600 + "\n", encoding="utf-8")
     assert main(["pll", "--data", str(data), "--model", str(tiny_folder), "--json", str(tmp_path / "o.json")]) == 2
     assert "line 2" in caplog.text and not (tmp_path / "o.json").exists()
+
+
+def test_masked_texts_read_back_as_the_masked_input(tiny):
+    tokenizer = tiny[1]
+    a, b = "Tokenization is surprisingly hard, said the [MASK].", "The keys are on the table."
+    words = (0, 2, 9)  # "Tokenization" (two pieces), "surprisingly", and "keys" in sentence B
+    masked = pt.mask_input(tokenizer, a, b, words=words)
+    text_a, text_b = pt.masked_texts(tokenizer, a, b, words)
+    assert "[MASK]" in text_b and text_a.startswith("[MASK][MASK] is [MASK]")
+    again = pt.mask_input(tokenizer, text_a, text_b)
+    assert again.encoding.input_ids == masked.encoding.input_ids and again.positions == masked.positions
