@@ -15,13 +15,15 @@ from .figure_download import figure_download
 
 
 def probability_bars(*, labels: list[str], probabilities: list[float], title: str, key: str,
-                     x_title: str = "probability") -> None:
-    """Horizontal bars, the first label on top; labels are shown as plain text (plotly does not read Markdown)."""
+                     x_title: str = "probability", whole_range: bool = False) -> None:
+    """Horizontal bars, the first label on top; labels are shown as plain text (plotly does not read Markdown).
+    The axis runs to just past the longest bar, or from 0 to 1 with whole_range."""
     figure = go.Figure(go.Bar(x=probabilities, y=labels, orientation="h", marker_color="#3b6fb6",
                               text=[f"{p:.3f}" for p in probabilities], textposition="auto",
                               hovertemplate="%{y}: %{x:.4f}<extra></extra>"))
     figure.update_layout(title=dict(text=title, font=dict(size=14)), height=60 + 32 * len(labels),
-                         xaxis=dict(title=x_title, range=[0, max(max(probabilities, default=0), 1e-9) * 1.1]),
+                         xaxis=dict(title=x_title, range=[0, 1 if whole_range else
+                                                          max(max(probabilities, default=0), 1e-9) * 1.1]),
                          yaxis=dict(autorange="reversed", type="category"), margin=dict(t=40, l=10, r=10, b=10))
     st.plotly_chart(figure, key=f"{key}_chart")
 
@@ -96,7 +98,7 @@ def stop_without_head(*, missing: str | None, simulate: Callable[..., list[dict]
     the simulator page, and the masking simulator itself), and stop the page."""
     if missing is None:
         return
-    st.warning(escape_markdown(missing))
+    st.warning(escape_markdown(missing[0].upper() + missing[1:]))
     st.page_link(SIMULATOR_PAGE, label="What works without heads: how the training data are made (masking and "
                                        "sentence pairs)", icon=":material/casino:")
     st.subheader("The masking simulator works with this model")

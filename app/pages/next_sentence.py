@@ -55,7 +55,7 @@ if selection.text_b:
     st.metric("P(IsNext) for the sidebar's A → B", f"{results[0].is_next:.4f}")
 probability_bars(labels=[("B (sidebar): " if selection.text_b and i == 0 else "") + r.text_b
                          for i, r in enumerate(results)],
-                 probabilities=[r.is_next for r in results], x_title="P(IsNext)",
+                 probabilities=[r.is_next for r in results], x_title="P(IsNext)", whole_range=True,
                  title=f"After A: {selection.text_a[:80]}", key="nsp_bars")
 st.caption("Each bar is one forward of [CLS] A [SEP] B [SEP]; the numbers are those `python -m app nsp` writes.")
 
