@@ -145,3 +145,13 @@ def test_training_data_page_simulates_masking_and_pairs_with_the_default_model()
     assert f"A:** {pair.text_a}" in texts(at.markdown)
     pieces = at.dataframe[1].value
     assert pieces["piece"].iloc[0] == "[CLS]" and set(pieces["segment id"]) == {0, 1}
+
+
+def test_a_masked_lm_checkpoint_fills_masks_but_has_no_next_sentence_head(tmp_path):
+    import transformers
+
+    folder = save_random_checkpoint(tmp_path, cls=transformers.BertForMaskedLM)
+    at = open_page(MASKED, "Istanbul is a great [MASK] to visit.", model=folder)
+    assert "Mask 1: piece 5" in texts(at.subheader) and not at.warning
+    at = open_page(NEXT, "The man went to the store.", "He bought a gallon of milk.", model=folder)
+    assert "has no next-sentence head" in texts(at.warning) and not at.metric

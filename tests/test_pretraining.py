@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import shlex
 
 import pytest
 import torch
@@ -18,6 +19,7 @@ import transformers
 from app import pretraining as pt
 from app.__main__ import main
 from bert_core import load_pretrained
+from tests.conftest import ROOT
 from tests.pretraining_models import save_random_checkpoint
 
 PROB_TOL = 1e-5
@@ -333,3 +335,18 @@ def test_masked_texts_read_back_as_the_masked_input(tiny):
     assert "[MASK]" in text_b and text_a.startswith("[MASK][MASK] is [MASK]")
     again = pt.mask_input(tokenizer, text_a, text_b)
     assert again.encoding.input_ids == masked.encoding.input_ids and again.positions == masked.positions
+
+
+def test_the_readme_commands_run_as_written_on_a_checkpoint_with_heads(tiny_folder, tmp_path, monkeypatch):
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("### Pre-training: masked words"):readme.index("## Serving a class")]
+    commands = [line for line in section.splitlines() if line.startswith("python -m app ")]
+    assert [shlex.split(c)[3] for c in commands] == ["fill-mask", "nsp", "pll"]
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "sentences.txt").write_text("The keys to the cabinet are on the table.\n", encoding="utf-8")
+    for command in commands:
+        argv = [str(tiny_folder) if word == "bert-base-uncased" else word for word in shlex.split(command)[3:]]
+        assert main(argv) == 0, command
+    assert set(json.loads((tmp_path / "fill.json").read_text())) == {"model", "tokens", "masks"}
+    assert set(json.loads((tmp_path / "nsp.json").read_text())) == {"model", "is_next"}
+    assert set(json.loads((tmp_path / "pll.json").read_text())) == {"model", "sentences"}
