@@ -72,7 +72,7 @@ if run is not None:
     for m, position in enumerate(run.masked.positions):
         probs = pretraining.probabilities(run.logits[m], temperature)           # (L, V)
         context = " ".join(tokens[max(1, position - 4):position + 5])
-        st.subheader(f"Mask {m + 1}: piece {position} (hid {run.masked.hidden[m]})")
+        st.subheader(f"Mask {m + 1}: piece {position} (hid {escape(run.masked.hidden[m])})")
         st.caption(f"… {escape(context)} …")
         final = pretraining.top_k(probs[-1], tokenizer, k, targets)
         left, right = st.columns([2, 3])
