@@ -1,5 +1,6 @@
 """The Pre-training pages' visuals: probability bars, the lens heatmap, pinned words' curves, the
-masking simulator's controls and table, and the message for a model without a head."""
+masking simulator's controls and table, and the message for a model without a head. Text drawn by
+plotly (labels, tokens, titles) goes through `plain`, so a visitor's markup shows as typed."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -12,16 +13,17 @@ import streamlit as st
 from app.inputs import escape_markdown
 
 from .figure_download import figure_download
+from .plotly_text import plain, plain_all
 
 
 def probability_bars(*, labels: list[str], probabilities: list[float], title: str, key: str,
                      x_title: str = "probability", whole_range: bool = False) -> None:
     """Horizontal bars, the first label on top; labels are shown as plain text (plotly does not read Markdown).
     The axis runs to just past the longest bar, or from 0 to 1 with whole_range."""
-    figure = go.Figure(go.Bar(x=probabilities, y=labels, orientation="h", marker_color="#3b6fb6",
+    figure = go.Figure(go.Bar(x=probabilities, y=plain_all(labels), orientation="h", marker_color="#3b6fb6",
                               text=[f"{p:.3f}" for p in probabilities], textposition="auto",
                               hovertemplate="%{y}: %{x:.4f}<extra></extra>"))
-    figure.update_layout(title=dict(text=title, font=dict(size=14)), height=60 + 32 * len(labels),
+    figure.update_layout(title=dict(text=plain(title), font=dict(size=14)), height=60 + 32 * len(labels),
                          xaxis=dict(title=x_title, range=[0, 1 if whole_range else
                                                           max(max(probabilities, default=0), 1e-9) * 1.1]),
                          yaxis=dict(autorange="reversed", type="category"), margin=dict(t=40, l=10, r=10, b=10))
@@ -33,13 +35,13 @@ def lens_heatmap(*, tokens: list[list[str]], probabilities: np.ndarray, title: s
     tokens[l][r] and probabilities (L, k)."""
     layers = [str(n) for n in range(1, len(tokens) + 1)]
     ranks = [str(r) for r in range(1, probabilities.shape[1] + 1)]
-    text = [[f"{t}<br>{p:.3f}" for t, p in zip(row, values, strict=True)] for row, values in zip(tokens, probabilities,
-                                                                                                strict=True)]
+    text = [[f"{plain(token)}<br>{p:.3f}" for token, p in zip(row, values, strict=True)]
+            for row, values in zip(tokens, probabilities, strict=True)]
     figure = go.Figure(go.Heatmap(z=probabilities, x=ranks, y=layers, text=text, texttemplate="%{text}",
                                   colorscale="Blues", zmin=0, zmax=max(float(probabilities.max()), 1e-9),
                                   colorbar=dict(title="P"),
                                   hovertemplate="layer %{y}, rank %{x}: %{text}<extra></extra>"))
-    figure.update_layout(title=dict(text=title, font=dict(size=14)), xaxis_title="rank", yaxis_title="layer",
+    figure.update_layout(title=dict(text=plain(title), font=dict(size=14)), xaxis_title="rank", yaxis_title="layer",
                          yaxis=dict(autorange="reversed", type="category"), xaxis=dict(type="category"),
                          height=80 + 44 * len(layers), margin=dict(t=40, l=10, r=10, b=10))
     st.plotly_chart(figure, key=f"{key}_chart")
@@ -55,11 +57,12 @@ def pinned_curves(*, words: list[str], ranks: np.ndarray, probabilities: np.ndar
     for column, values, title, axis in ((left, ranks, "Rank (1 = the top prediction)", dict(type="log",
                                                                                               autorange="reversed")),
                                         (right, probabilities, "Probability", dict(rangemode="tozero"))):
-        figure = go.Figure([go.Scatter(x=layers, y=values[:, i], name=word, mode="lines+markers")
+        figure = go.Figure([go.Scatter(x=layers, y=values[:, i], name=plain(word), mode="lines+markers")
                             for i, word in enumerate(words)])
         figure.update_layout(title=dict(text=title, font=dict(size=14)), xaxis=dict(title="layer", dtick=1),
                              yaxis=axis, height=340, margin=dict(t=40, l=10, r=10, b=10))
-        column.plotly_chart(figure, key=f"{key}_{'rank' if values is ranks else 'probability'}")
+        with column:
+            st.plotly_chart(figure, key=f"{key}_{'rank' if values is ranks else 'probability'}")
 
 
 def masking_simulator(*, simulate: Callable[..., list[dict]], key: str) -> list[dict]:
