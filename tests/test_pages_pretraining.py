@@ -71,6 +71,9 @@ def test_masked_words_shows_the_cli_numbers_lens_and_pins(folder, tiny):
     assert lens["y"] == ["1", "2"] and lens["z"][1] == pytest.approx(bars["x"], **SAME)  # layer L = final
     assert lens["z"][0] == pytest.approx([p["probability"] for p in mask["layers"][0]["predictions"]], **SAME)
     assert len(at.get("plotly_chart")) == 4                                   # bars, lens, rank and probability
+    labels = [b.label for b in at.get("download_button")]
+    assert any(label.startswith("Predictions and the lens (JSON") for label in labels)
+    assert any(label.startswith("Scores (JSON") for label in labels)
     assert len(at.metric) == 2 and "PLL-word-l2r" in texts(at.markdown)       # the two default PLL sentences
     pll = pt.pll_word_l2r(model, tokenizer, "The keys to the cabinet are on the table.")
     assert at.metric[0].value == f"{pll.pll:.2f}"

@@ -1,5 +1,6 @@
 """Masked words: BERT's masked-LM head on the sidebar's sentence(s), its guess layer by layer (the
 lens), and which of several sentences it finds more natural (PLL-word-l2r)."""
+import json
 from functools import partial
 
 import numpy as np
@@ -88,6 +89,9 @@ if run is not None:
         ids = list(dict.fromkeys([top1, *pin_ids]))
         ranks, chances = pretraining.pinned(probs, ids)
         pinned_curves(words=tokenizer.convert_ids_to_tokens(ids), ranks=ranks, probabilities=chances, key=f"pins_{m}")
+    st.download_button("Predictions and the lens (JSON, as python -m app fill-mask writes)",
+                       lambda: json.dumps(pretraining.fill_mask_json(selection.model_name, run, tokenizer), indent=1),
+                       file_name="fill_mask.json", mime="application/json", key="fill_mask_json")
     st.caption(f"Layers 1…{run.num_layers}: the head (dense, GELU, LayerNorm, the tied decoder and its bias) applied "
                "to that layer's output at the masked position only; at the last layer the lens is the model's own "
                "prediction. Temperature 1 and top 5 are what `python -m app fill-mask` writes.")
@@ -119,6 +123,9 @@ if scores:
             st.dataframe(pd.DataFrame({"word": [w.word for w in score.words], "score": [w.score for w in score.words],
                                        "pieces": [" ".join(w.pieces) for w in score.words]}),
                          hide_index=True, key=f"pll_{i}")
+    st.download_button("Scores (JSON, as python -m app pll writes)",
+                       lambda: json.dumps({"model": selection.model_name, "sentences": [x.to_json() for x in scores]},
+                                          indent=1), file_name="pll.json", mime="application/json", key="pll_json")
     best = max(range(len(scores)), key=lambda i: scores[i].pll)
     if len(scores) > 1:
         st.success(f"The model finds sentence {best + 1} the most natural (PLL {scores[best].pll:.2f}).")
