@@ -39,6 +39,7 @@ def test_pretraining_pages_in_the_browser(chromium, screenshots, tmp_path):
         page.get_by_role("heading", name="Attention views").wait_for(timeout=60_000)
         assert "MASK" in page.url
         wait_until_idle(page)
+        screenshot(page, screenshots, "attention_of_the_masked_sentence")
 
         page.goto(f"{url}/next_sentence?{urlencode({'a': 'The man went to the store.', 'b': 'He bought a gallon of milk.', 'model': str(folder)})}",  # noqa: E501
                   wait_until="domcontentloaded")
