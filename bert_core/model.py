@@ -1,5 +1,11 @@
 """BERT in one file: embeddings, self-attention, encoder, pooler and pre-training heads.
 
+The same file runs the BERT family through config switches (config.py): RoBERTa's offset positions,
+DistilBERT's missing segments, ALBERT's and ELECTRA's factorised embeddings (E → H projection),
+ALBERT's one set of layer weights applied L times; and their pre-training heads (masked LM;
+next-sentence or sentence-order; ELECTRA's replaced-token detection). Each family's own weight names
+map onto these modules in weights.py.
+
 This model is for looking inside, not for training: attention-probability dropout is left out.
 Module and attribute names follow Hugging Face's modeling_bert.py, so checkpoints map one to one
 and BERT users find what they know. Every forward can expose what happens inside (embedding
@@ -60,33 +66,66 @@ def additive_mask(attention_mask, dtype):
     return (1.0 - attention_mask[:, None, None, :].to(dtype)) * torch.finfo(dtype).min
 
 
+def sinusoidal_positions(n_positions: int, dim: int) -> torch.Tensor:
+    """(n_positions, dim) fixed position table of Vaswani et al.: sin on even dimensions, cos on odd ones."""
+    position = torch.arange(n_positions, dtype=torch.float64)[:, None]
+    rate = torch.pow(10000.0, 2 * (torch.arange(dim, dtype=torch.float64) // 2) / dim)  # (dim,) 10000^(2⌊j/2⌋/dim)
+    angle = position / rate                                                 # (n, dim)
+    table = torch.empty(n_positions, dim, dtype=torch.float64)
+    table[:, 0::2], table[:, 1::2] = angle[:, 0::2].sin(), angle[:, 1::2].cos()
+    return table.float()
+
+
+def position_ids(input_ids, config: BertConfig):
+    """(B, T) position index of each token: 0…T-1, or RoBERTa's: pad_token_id+1… for real tokens and
+    pad_token_id (the padding row) for padding."""
+    if config.position_offset == 0:
+        return torch.arange(input_ids.shape[1], device=input_ids.device).expand_as(input_ids)
+    real = input_ids.ne(config.pad_token_id).long()
+    return real.cumsum(dim=1) * real + config.pad_token_id
+
+
 class BertEmbeddings(nn.Module):
+    """token + segment + position, LayerNorm; then E → H when the embeddings are factorised (ALBERT, ELECTRA)."""
+
     def __init__(self, config: BertConfig):
         super().__init__()
-        self.word_embeddings = nn.Embedding(config.vocab_size, config.hidden_size, padding_idx=config.pad_token_id)
-        self.position_embeddings = nn.Embedding(config.max_position_embeddings, config.hidden_size)
-        self.token_type_embeddings = nn.Embedding(config.type_vocab_size, config.hidden_size)
-        self.LayerNorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+        self.config = config
+        E = config.embedding_width
+        self.word_embeddings = nn.Embedding(config.vocab_size, E, padding_idx=config.pad_token_id)
+        self.position_embeddings = nn.Embedding(config.max_position_embeddings, E)
+        if config.sinusoidal_pos_embds:  # fixed, not learned: filled here, checked against the checkpoint's
+            self.position_embeddings.weight.requires_grad_(False)
+        self.token_type_embeddings = nn.Embedding(config.type_vocab_size, E) if config.type_vocab_size else None
+        self.LayerNorm = nn.LayerNorm(E, eps=config.layer_norm_eps)
         self.dropout = nn.Dropout(config.hidden_dropout_prob)
+        self.projection = nn.Linear(E, config.hidden_size) if config.projects_embeddings else None
 
     def forward(self, input_ids, token_type_ids, output_parts: bool):
         T = input_ids.shape[1]
-        if T > self.position_embeddings.num_embeddings:
-            raise ValueError(f"{T} tokens, but the model has {self.position_embeddings.num_embeddings} positions: "
+        if T > self.config.max_tokens:
+            raise ValueError(f"{T} tokens, but the model has {self.config.max_tokens} positions: "
                              "truncate the input (bert_core.encode does)")
-        token = self.word_embeddings(input_ids)                              # (B, T, H)
-        if token_type_ids is None:
+        token = self.word_embeddings(input_ids)                              # (B, T, E)
+        if self.token_type_embeddings is None:
+            segment = torch.zeros_like(token)  # DistilBERT: no segments; token_type_ids ignored, as transformers does
+        elif token_type_ids is None:
             segment = self.token_type_embeddings.weight[0].expand_as(token)  # everyone in segment A
         elif int(token_type_ids.max()) >= self.token_type_embeddings.num_embeddings:
             raise ValueError(f"segment id {int(token_type_ids.max())}, but the model has "
                              f"{self.token_type_embeddings.num_embeddings} segment embedding(s): give one sentence")
         else:
-            segment = self.token_type_embeddings(token_type_ids)             # (B, T, H)
-        position = self.position_embeddings.weight[:T].expand_as(token)      # (B, T, H), positions 0…T-1
+            segment = self.token_type_embeddings(token_type_ids)             # (B, T, E)
+        if self.config.position_offset:
+            position = self.position_embeddings(position_ids(input_ids, self.config))  # (B, T, E)
+        else:
+            position = self.position_embeddings.weight[:T].expand_as(token)  # (B, T, E), positions 0…T-1
         summed = token + segment + position
         normalized = self.LayerNorm(summed)
-        parts = EmbeddingParts(token, segment, position, summed, normalized) if output_parts else None
-        return self.dropout(normalized), parts
+        out = self.dropout(normalized)
+        projected = self.projection(out) if self.projection is not None else None  # (B, T, H)
+        parts = EmbeddingParts(token, segment, position, summed, normalized, projected) if output_parts else None
+        return (out if projected is None else projected), parts
 
 
 class BertSelfAttention(nn.Module):
@@ -177,9 +216,14 @@ class BertLayer(nn.Module):
 
 
 class BertEncoder(nn.Module):
+    """num_hidden_layers layers; with ALBERT's weight sharing, layer i is group ⌊i·G/L⌋'s one layer,
+    the same module object at several indices (parameters counted once)."""
+
     def __init__(self, config: BertConfig):
         super().__init__()
-        self.layer = nn.ModuleList(BertLayer(config) for _ in range(config.num_hidden_layers))
+        groups = [BertLayer(config) for _ in range(config.layer_groups)]
+        L, G = config.num_hidden_layers, config.layer_groups
+        self.layer = nn.ModuleList(groups[i * G // L] for i in range(L))
 
 
 class BertPooler(nn.Module):
@@ -192,11 +236,13 @@ class BertPooler(nn.Module):
 
 
 class BertPredictionHeadTransform(nn.Module):
+    """H → E, activation, LayerNorm: back to the width of the word embeddings the decoder is tied to."""
+
     def __init__(self, config: BertConfig):
         super().__init__()
-        self.dense = nn.Linear(config.hidden_size, config.hidden_size)
-        self.transform_act_fn = ACT_FN[config.hidden_act]
-        self.LayerNorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+        self.dense = nn.Linear(config.hidden_size, config.embedding_width)
+        self.transform_act_fn = ACT_FN[config.mlm_act]
+        self.LayerNorm = nn.LayerNorm(config.embedding_width, eps=config.layer_norm_eps)
 
     def forward(self, x):
         return self.LayerNorm(self.transform_act_fn(self.dense(x)))
@@ -214,11 +260,28 @@ class BertLMPredictionHead(nn.Module):
         return F.linear(self.transform(hidden_states), word_embeddings, self.bias)  # (B, T, vocab)
 
 
+class ElectraDiscriminatorPredictions(nn.Module):
+    """ELECTRA's replaced-token detection: one score per token, > 0 means "replaced"."""
+
+    def __init__(self, config: BertConfig):
+        super().__init__()
+        self.dense = nn.Linear(config.hidden_size, config.hidden_size)
+        self.activation = ACT_FN[config.hidden_act]
+        self.dense_prediction = nn.Linear(config.hidden_size, 1)
+
+    def forward(self, hidden_states):
+        return self.dense_prediction(self.activation(self.dense(hidden_states))).squeeze(-1)  # (B, T)
+
+
 class BertPreTrainingHeads(nn.Module):
-    def __init__(self, config: BertConfig, mlm: bool, nsp: bool):
+    """The heads a checkpoint may carry: masked LM; a sentence-pair head on the pooler (BERT's
+    next-sentence, ALBERT's sentence-order prediction); ELECTRA's replaced-token detection."""
+
+    def __init__(self, config: BertConfig, mlm: bool, nsp: bool, rtd: bool = False):
         super().__init__()
         self.predictions = BertLMPredictionHead(config) if mlm else None
         self.seq_relationship = nn.Linear(config.hidden_size, 2) if nsp else None
+        self.discriminator_predictions = ElectraDiscriminatorPredictions(config) if rtd else None
 
 
 class BertModel(nn.Module):
@@ -229,7 +292,7 @@ class BertModel(nn.Module):
     """
 
     def __init__(self, config: BertConfig, *, pooler: bool = True, mlm_head: bool = False,
-                 nsp_head: bool = False):
+                 nsp_head: bool = False, rtd_head: bool = False):
         super().__init__()
         if nsp_head and not pooler:
             raise ValueError("the next-sentence head reads the pooler output: it needs the pooler")
@@ -237,7 +300,7 @@ class BertModel(nn.Module):
         self.embeddings = BertEmbeddings(config)
         self.encoder = BertEncoder(config)
         self.pooler = BertPooler(config) if pooler else None
-        self.cls = BertPreTrainingHeads(config, mlm_head, nsp_head)
+        self.cls = BertPreTrainingHeads(config, mlm_head, nsp_head, rtd_head)
         self.apply(self._init_weights)
 
     def _init_weights(self, module):
@@ -249,11 +312,17 @@ class BertModel(nn.Module):
         if isinstance(module, nn.LayerNorm):
             nn.init.ones_(module.weight)
             nn.init.zeros_(module.bias)
+        if isinstance(module, BertEmbeddings) and self.config.sinusoidal_pos_embds:
+            with torch.no_grad():
+                module.position_embeddings.weight.copy_(sinusoidal_positions(*module.position_embeddings.weight.shape))
 
     @property
     def heads(self) -> tuple[str, ...]:
-        """Which optional parts this model has: any of 'pooler', 'mlm', 'nsp'."""
-        present = {"pooler": self.pooler, "mlm": self.cls.predictions, "nsp": self.cls.seq_relationship}
+        """Which optional parts this model has: any of 'pooler', 'mlm', 'nsp' (ALBERT's sentence-pair
+        head is 'sop', sentence-order prediction), 'rtd' (ELECTRA's replaced-token detection)."""
+        pair = "sop" if self.config.model_type == "albert" else "nsp"
+        present = {"pooler": self.pooler, "mlm": self.cls.predictions, pair: self.cls.seq_relationship,
+                   "rtd": self.cls.discriminator_predictions}
         return tuple(name for name, part in present.items() if part is not None)
 
     @property
@@ -302,11 +371,19 @@ class BertModel(nn.Module):
     def mlm_logits(self, last_hidden_state: torch.Tensor) -> torch.Tensor:
         """(B, T, vocab) masked-word scores; raises if the checkpoint has no MLM head."""
         if self.cls.predictions is None:
-            raise ValueError("this checkpoint has no masked-LM head (cls.predictions.*)")
+            raise ValueError("this checkpoint has no masked-LM head")
         return self.cls.predictions(last_hidden_state, self.embeddings.word_embeddings.weight)
 
     def nsp_logits(self, pooler_output: torch.Tensor) -> torch.Tensor:
-        """(B, 2) next-sentence scores (index 0: B follows A); raises if there is no NSP head."""
+        """(B, 2) sentence-pair scores, index 0: B follows A. BERT's next-sentence head ('nsp': B is
+        A's next sentence rather than a random one) or ALBERT's sentence-order head ('sop': A, B in
+        their original order rather than swapped). Raises if the checkpoint has neither."""
         if self.cls.seq_relationship is None:
-            raise ValueError("this checkpoint has no next-sentence head (cls.seq_relationship.*)")
+            raise ValueError("this checkpoint has no next-sentence or sentence-order head")
         return self.cls.seq_relationship(pooler_output)
+
+    def rtd_logits(self, last_hidden_state: torch.Tensor) -> torch.Tensor:
+        """(B, T) ELECTRA replaced-token scores (> 0: the discriminator thinks the token was replaced)."""
+        if self.cls.discriminator_predictions is None:
+            raise ValueError("this checkpoint has no replaced-token-detection head (discriminator_predictions.*)")
+        return self.cls.discriminator_predictions(last_hidden_state)

@@ -8,12 +8,14 @@ import torch
 
 @dataclass
 class EmbeddingParts:
-    """The input embedding taken apart: E = token + segment + position, then LayerNorm. Each (B, T, H)."""
+    """The input embedding taken apart: token + segment + position, then LayerNorm. Each (B, T, E), E the
+    embedding width (hidden_size H unless factorised); segment is zeros for a model without segments."""
     token: torch.Tensor
     segment: torch.Tensor
     position: torch.Tensor
     summed: torch.Tensor
     normalized: torch.Tensor
+    projected: torch.Tensor | None = None  # (B, T, H): normalized·Wᵖ + b, where E → H (ALBERT, ELECTRA)
 
 
 @dataclass

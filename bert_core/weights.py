@@ -1,4 +1,4 @@
-"""Loading Hugging Face BERT checkpoints: find the files, map the weight names, check everything.
+"""Loading Hugging Face BERT-family checkpoints: find the files, map the weight names, check everything.
 
 A checkpoint is a folder with config.json, weights (model.safetensors, a sharded
 model.safetensors.index.json, or pytorch_model.bin) and the tokenizer files; or a hub id,
@@ -22,7 +22,7 @@ from safetensors import safe_open
 from safetensors.torch import load_file
 
 from .config import BertConfig
-from .model import BertModel
+from .model import BertModel, sinusoidal_positions
 
 log = logging.getLogger(__name__)
 
@@ -32,38 +32,113 @@ class CheckpointError(RuntimeError):
 
 
 # Our parameter names, with {} standing for the layer index. Checkpoint names map onto these
-# after normalisation (see normalize_key): a leading "bert." is dropped, legacy gamma/beta
-# become weight/bias. Each group is all-or-nothing.
-EMBEDDING_KEYS = [
-    "embeddings.word_embeddings.weight",
-    "embeddings.position_embeddings.weight",
-    "embeddings.token_type_embeddings.weight",
-    "embeddings.LayerNorm.weight", "embeddings.LayerNorm.bias",
-]
-LAYER_KEYS = [
-    "encoder.layer.{}.attention.self.query.weight", "encoder.layer.{}.attention.self.query.bias",
-    "encoder.layer.{}.attention.self.key.weight", "encoder.layer.{}.attention.self.key.bias",
-    "encoder.layer.{}.attention.self.value.weight", "encoder.layer.{}.attention.self.value.bias",
-    "encoder.layer.{}.attention.output.dense.weight", "encoder.layer.{}.attention.output.dense.bias",
-    "encoder.layer.{}.attention.output.LayerNorm.weight", "encoder.layer.{}.attention.output.LayerNorm.bias",
-    "encoder.layer.{}.intermediate.dense.weight", "encoder.layer.{}.intermediate.dense.bias",
-    "encoder.layer.{}.output.dense.weight", "encoder.layer.{}.output.dense.bias",
-    "encoder.layer.{}.output.LayerNorm.weight", "encoder.layer.{}.output.LayerNorm.bias",
-]
+# after normalisation (see normalize_key): the family's prefix ("bert.", "roberta.", …) is dropped,
+# legacy gamma/beta become weight/bias, then FAMILY_KEYS renames. Each group is all-or-nothing.
 OPTIONAL_GROUPS = {
     "pooler": ["pooler.dense.weight", "pooler.dense.bias"],
     "mlm": ["cls.predictions.transform.dense.weight", "cls.predictions.transform.dense.bias",
             "cls.predictions.transform.LayerNorm.weight", "cls.predictions.transform.LayerNorm.bias",
             "cls.predictions.bias"],
     "nsp": ["cls.seq_relationship.weight", "cls.seq_relationship.bias"],
+    "rtd": ["cls.discriminator_predictions.dense.weight", "cls.discriminator_predictions.dense.bias",
+            "cls.discriminator_predictions.dense_prediction.weight",
+            "cls.discriminator_predictions.dense_prediction.bias"],
 }
-# Present in many checkpoints but not parameters of ours: a buffer, and the MLM decoder, which we
-# tie to the word embeddings (its bias is cls.predictions.bias): checked equal, then dropped.
-IGNORED_KEYS = {"embeddings.position_ids"}
-TIED_KEYS = {"cls.predictions.decoder.weight": "embeddings.word_embeddings.weight",
-             "cls.predictions.decoder.bias": "cls.predictions.bias"}
-# Fine-tuning heads of other BERT classes: the encoder under them is a BERT, so we load it.
-TASK_HEAD_PREFIXES = ("classifier.", "qa_outputs.")
+
+# Each family's names for our modules (or parameters), {} standing for the layer: the
+# state-dict adapter. A name not listed is the same in the checkpoint. XLM-RoBERTa is RoBERTa.
+FAMILY_KEYS: dict[str, dict[str, str]] = {
+    "bert": {},
+    "roberta": {
+        "cls.predictions.transform.dense": "lm_head.dense",
+        "cls.predictions.transform.LayerNorm": "lm_head.layer_norm",
+        "cls.predictions.bias": "lm_head.bias",
+    },
+    "distilbert": {
+        "encoder.layer.{}.attention.self.query": "transformer.layer.{}.attention.q_lin",
+        "encoder.layer.{}.attention.self.key": "transformer.layer.{}.attention.k_lin",
+        "encoder.layer.{}.attention.self.value": "transformer.layer.{}.attention.v_lin",
+        "encoder.layer.{}.attention.output.dense": "transformer.layer.{}.attention.out_lin",
+        "encoder.layer.{}.attention.output.LayerNorm": "transformer.layer.{}.sa_layer_norm",
+        "encoder.layer.{}.intermediate.dense": "transformer.layer.{}.ffn.lin1",
+        "encoder.layer.{}.output.dense": "transformer.layer.{}.ffn.lin2",
+        "encoder.layer.{}.output.LayerNorm": "transformer.layer.{}.output_layer_norm",
+        "cls.predictions.transform.dense": "vocab_transform",
+        "cls.predictions.transform.LayerNorm": "vocab_layer_norm",
+        "cls.predictions.bias": "vocab_projector.bias",
+    },
+    "albert": {  # {} is the layer group: our layers i·L/G … share group i's weights
+        "embeddings.projection": "encoder.embedding_hidden_mapping_in",
+        "encoder.layer.{}.attention.self.query": "encoder.albert_layer_groups.{}.albert_layers.0.attention.query",
+        "encoder.layer.{}.attention.self.key": "encoder.albert_layer_groups.{}.albert_layers.0.attention.key",
+        "encoder.layer.{}.attention.self.value": "encoder.albert_layer_groups.{}.albert_layers.0.attention.value",
+        "encoder.layer.{}.attention.output.dense": "encoder.albert_layer_groups.{}.albert_layers.0.attention.dense",
+        "encoder.layer.{}.attention.output.LayerNorm":
+            "encoder.albert_layer_groups.{}.albert_layers.0.attention.LayerNorm",
+        "encoder.layer.{}.intermediate.dense": "encoder.albert_layer_groups.{}.albert_layers.0.ffn",
+        "encoder.layer.{}.output.dense": "encoder.albert_layer_groups.{}.albert_layers.0.ffn_output",
+        "encoder.layer.{}.output.LayerNorm": "encoder.albert_layer_groups.{}.albert_layers.0.full_layer_layer_norm",
+        "pooler.dense": "pooler",
+        "cls.predictions.transform.dense": "predictions.dense",
+        "cls.predictions.transform.LayerNorm": "predictions.LayerNorm",
+        "cls.predictions.bias": "predictions.bias",
+        "cls.seq_relationship": "sop_classifier.classifier",
+    },
+    "electra": {
+        "embeddings.projection": "embeddings_project",
+        "cls.discriminator_predictions": "discriminator_predictions",
+    },
+}
+# The prefix a family's task classes put before the encoder's names, and the optional parts each can have
+# (ALBERT's "nsp" group is its sentence-order head).
+FAMILY_PREFIX = {"bert": "bert.", "roberta": "roberta.", "distilbert": "distilbert.", "albert": "albert.",
+                 "electra": "electra."}
+FAMILY_HEADS = {"bert": ("pooler", "mlm", "nsp"), "roberta": ("pooler", "mlm"), "distilbert": ("mlm",),
+                "albert": ("pooler", "mlm", "nsp"), "electra": ("rtd",)}
+# Present in many checkpoints but not parameters of ours: buffers, and the MLM decoder, which we
+# tie to the word embeddings (its bias is the head's bias): checked equal, then dropped.
+IGNORED_KEYS = {"embeddings.position_ids", "embeddings.token_type_ids"}
+TIED_KEYS = {  # the checkpoint's decoder name → the checkpoint's name of what it must equal
+    "bert": {"cls.predictions.decoder.weight": "embeddings.word_embeddings.weight",
+             "cls.predictions.decoder.bias": "cls.predictions.bias"},
+    "roberta": {"lm_head.decoder.weight": "embeddings.word_embeddings.weight",
+                "lm_head.decoder.bias": "lm_head.bias"},
+    "distilbert": {"vocab_projector.weight": "embeddings.word_embeddings.weight"},
+    "albert": {"predictions.decoder.weight": "embeddings.word_embeddings.weight",
+               "predictions.decoder.bias": "predictions.bias"},
+    "electra": {},
+}
+# Fine-tuning heads of other classes (and ELECTRA's generator head): the encoder under them is
+# what we run, so we load it and leave these out.
+TASK_HEAD_PREFIXES = ("classifier.", "qa_outputs.", "pre_classifier.", "generator_predictions.",
+                      "generator_lm_head.")
+
+
+ARGUMENT = {"pooler": "pooler", "mlm": "mlm_head", "nsp": "nsp_head", "rtd": "rtd_head"}  # BertModel's keywords
+
+
+def family(config: BertConfig) -> str:
+    """The FAMILY_KEYS entry of a config: its model_type, XLM-RoBERTa being RoBERTa."""
+    return "roberta" if config.model_type == "xlm-roberta" else config.model_type
+
+
+def checkpoint_names(config: BertConfig, shapes: dict[str, torch.Size]) -> dict[str, str]:
+    """Our parameter name → the checkpoint's name (family prefix and legacy names normalised away)."""
+    renames = FAMILY_KEYS[family(config)]
+    L, G = config.num_hidden_layers, config.layer_groups
+    names = {}
+    for ours in shapes:
+        match = re.fullmatch(r"encoder\.layer\.(\d+)\.(.+)", ours)
+        pattern, index = (f"encoder.layer.{{}}.{match[2]}", int(match[1])) if match else (ours, 0)
+        theirs = pattern
+        parts = pattern.split(".")
+        for cut in range(len(parts), 0, -1):  # the longest renamed module (or parameter) containing it
+            head = ".".join(parts[:cut])
+            if head in renames:
+                theirs = ".".join([renames[head], *parts[cut:]])
+                break
+        names[ours] = theirs.format(index * G // L)  # the layer (or, for ALBERT, its group) in their numbering
+    return names
 
 WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin")
 
@@ -87,16 +162,20 @@ def max_parameters() -> int:
 
 
 def parameter_shapes(config: BertConfig, *, pooler: bool = True, mlm_head: bool = False,
-                     nsp_head: bool = False) -> dict[str, torch.Size]:
-    """Every parameter's name and shape for this config, as BertModel builds them, without allocating
-    anything. (Building the model on the meta device would do the same, but its first weight
-    initialisation there imports torch's compiler, which takes seconds.)"""
-    v, h, i = config.vocab_size, config.hidden_size, config.intermediate_size
+                     nsp_head: bool = False, rtd_head: bool = False) -> dict[str, torch.Size]:
+    """Every parameter's name and shape for this config, as BertModel builds them (a layer shared by
+    ALBERT's group once, under its first index), without allocating anything. (Building the model on
+    the meta device would do the same, but its first weight initialisation there imports torch's
+    compiler, which takes seconds.)"""
+    v, h, i, e = config.vocab_size, config.hidden_size, config.intermediate_size, config.embedding_width
     square, vector = (h, h), (h,)
-    shapes = {"embeddings.word_embeddings.weight": (v, h),
-              "embeddings.position_embeddings.weight": (config.max_position_embeddings, h),
-              "embeddings.token_type_embeddings.weight": (config.type_vocab_size, h),
-              "embeddings.LayerNorm.weight": vector, "embeddings.LayerNorm.bias": vector}
+    shapes = {"embeddings.word_embeddings.weight": (v, e),
+              "embeddings.position_embeddings.weight": (config.max_position_embeddings, e)}
+    if config.type_vocab_size:
+        shapes["embeddings.token_type_embeddings.weight"] = (config.type_vocab_size, e)
+    shapes.update({"embeddings.LayerNorm.weight": (e,), "embeddings.LayerNorm.bias": (e,)})
+    if config.projects_embeddings:
+        shapes.update({"embeddings.projection.weight": (h, e), "embeddings.projection.bias": vector})
     layer = {"attention.self.query.weight": square, "attention.self.query.bias": vector,
              "attention.self.key.weight": square, "attention.self.key.bias": vector,
              "attention.self.value.weight": square, "attention.self.value.bias": vector,
@@ -105,10 +184,11 @@ def parameter_shapes(config: BertConfig, *, pooler: bool = True, mlm_head: bool 
              "intermediate.dense.weight": (i, h), "intermediate.dense.bias": (i,),
              "output.dense.weight": (h, i), "output.dense.bias": vector,
              "output.LayerNorm.weight": vector, "output.LayerNorm.bias": vector}
-    shapes.update({f"encoder.layer.{n}.{key}": shape for n in range(config.num_hidden_layers)
-                   for key, shape in layer.items()})
-    heads = {"pooler": pooler, "mlm": mlm_head, "nsp": nsp_head}
-    head_shapes = {"pooler": [square, vector], "mlm": [square, vector, vector, vector, (v,)], "nsp": [(2, h), (2,)]}
+    L, G = config.num_hidden_layers, config.layer_groups
+    shapes.update({f"encoder.layer.{g * L // G}.{key}": shape for g in range(G) for key, shape in layer.items()})
+    heads = {"pooler": pooler, "mlm": mlm_head, "nsp": nsp_head, "rtd": rtd_head}
+    head_shapes = {"pooler": [square, vector], "mlm": [(e, h), (e,), (e,), (e,), (v,)], "nsp": [(2, h), (2,)],
+                   "rtd": [square, vector, (1, h), (1,)]}
     for name, wanted in heads.items():
         if wanted:
             shapes.update(zip(OPTIONAL_GROUPS[name], head_shapes[name], strict=True))
@@ -124,18 +204,14 @@ def check_size(config: BertConfig, source: Path, limit: int | None = None) -> No
                               f"of {limit:,} ({MAX_PARAMETERS_ENV}); nothing was loaded")
 
 
-def normalize_key(key: str) -> str:
-    if key.startswith("bert."):
-        key = key[len("bert."):]
+def normalize_key(key: str, prefix: str = "bert.") -> str:
+    if key.startswith(prefix):
+        key = key[len(prefix):]
     if key.endswith(".gamma"):
         key = key[: -len(".gamma")] + ".weight"
     elif key.endswith(".beta"):
         key = key[: -len(".beta")] + ".bias"
     return key
-
-
-def expected_keys(config: BertConfig) -> list[str]:
-    return EMBEDDING_KEYS + [k.format(i) for i in range(config.num_hidden_layers) for k in LAYER_KEYS]
 
 
 def read_config(folder: Path) -> BertConfig:
@@ -225,42 +301,54 @@ def _unsafe_pickle_message(path: Path, err: Exception) -> str:
 
 
 def load_weights(model_config: BertConfig, raw: dict[str, torch.Tensor], source: Path) -> BertModel:
-    """Build the model the checkpoint describes and copy every weight in, or fail naming the keys."""
-    tensors, tied = {}, {}
+    """Build the model the checkpoint describes and copy every weight in, or fail naming the keys
+    (in the checkpoint's own names)."""
+    name = family(model_config)
+    allowed = FAMILY_HEADS[name]
+    everything = parameter_shapes(model_config, **{ARGUMENT[head]: head in allowed for head in OPTIONAL_GROUPS})
+    theirs = checkpoint_names(model_config, everything)
+    ours = {their_name: our_name for our_name, their_name in theirs.items()}
+    tied_to = TIED_KEYS[name]
+    tensors, tied, unexpected = {}, {}, []
     for raw_key, tensor in raw.items():
-        key = normalize_key(raw_key)
-        if key in TIED_KEYS:
+        key = normalize_key(raw_key, FAMILY_PREFIX[name])
+        if key in tied_to:
             tied[key] = tensor
+        elif key in IGNORED_KEYS:
             continue
-        if key in IGNORED_KEYS:
-            continue
-        if key.startswith(TASK_HEAD_PREFIXES):
+        elif key.startswith(TASK_HEAD_PREFIXES):
             log.info("%s: ignoring fine-tuning head weight %s", source, raw_key)
-            continue
-        tensors[key] = tensor
-    groups = {name: [k for k in keys if k in tensors] for name, keys in OPTIONAL_GROUPS.items()}
-    partial = [name for name, found in groups.items() if found and len(found) < len(OPTIONAL_GROUPS[name])]
-    required = expected_keys(model_config) + [k for name in partial for k in OPTIONAL_GROUPS[name]]
-    missing = [k for k in required if k not in tensors]
+        elif key in ours:
+            tensors[ours[key]] = tensor
+        else:
+            unexpected.append(raw_key)
+    if unexpected:
+        raise CheckpointError(f"{source}: unexpected weights {_few(unexpected)} (is this a "
+                              f"{model_config.model_type} checkpoint?)")
+    if model_config.sinusoidal_pos_embds and "embeddings.position_embeddings.weight" not in tensors:
+        tensors["embeddings.position_embeddings.weight"] = sinusoidal_positions(
+            *everything["embeddings.position_embeddings.weight"])  # fixed: the checkpoint need not carry it
+    groups = {head: [k for k in keys if k in tensors] for head, keys in OPTIONAL_GROUPS.items()}
+    partial = [head for head, found in groups.items() if found and len(found) < len(OPTIONAL_GROUPS[head])]
+    encoder = parameter_shapes(model_config, pooler=False)
+    required = list(encoder) + [k for head in partial for k in OPTIONAL_GROUPS[head]]
+    missing = [theirs[k] for k in required if k not in tensors]
     if missing:
         raise CheckpointError(f"{source}: missing weights {_few(missing)}")
 
-    present = {name for name, found in groups.items() if found}
+    present = {head for head, found in groups.items() if found}
     if "nsp" in present and "pooler" not in present:
-        raise CheckpointError(f"{source}: has a next-sentence head but no pooler (pooler.dense.*)")
-    heads = {"pooler": "pooler" in present, "mlm_head": "mlm" in present, "nsp_head": "nsp" in present}
-    # Names and shapes are checked on the meta device, so a config.json that does not fit its
-    # weights is refused before the model it describes takes any memory.
+        raise CheckpointError(f"{source}: has a sentence-pair head but no pooler ({theirs['pooler.dense.weight']})")
+    heads = {ARGUMENT[head]: head in present for head in OPTIONAL_GROUPS}
+    # Names and shapes are checked before anything is allocated, so a config.json that does not
+    # fit its weights is refused before the model it describes takes any memory.
     shapes = parameter_shapes(model_config, **heads)
-    unexpected = [k for k in tensors if k not in shapes]
-    if unexpected:
-        raise CheckpointError(f"{source}: unexpected weights {_few(unexpected)} (is this a BERT checkpoint?)")
-    wrong_shape = [f"{k} {tuple(t.shape)} vs {tuple(shapes[k])}"
+    wrong_shape = [f"{theirs[k]} {tuple(t.shape)} vs {tuple(shapes[k])}"
                    for k, t in tensors.items() if t.shape != shapes[k]]
     if wrong_shape:
         raise CheckpointError(f"{source}: weights whose shape does not match config.json: {_few(wrong_shape)}")
-    untied = [f"{k} (differs from {TIED_KEYS[k]})" for k, t in tied.items()
-              if TIED_KEYS[k] in tensors and not torch.equal(t, tensors[TIED_KEYS[k]])]
+    untied = [f"{k} (differs from {tied_to[k]})" for k, t in tied.items()
+              if ours.get(tied_to[k]) in tensors and not torch.equal(t, tensors[ours[tied_to[k]]])]
     if untied:
         raise CheckpointError(f"{source}: its MLM decoder is not tied to the word embeddings, which this "
                               f"model requires: {_few(untied)}")
@@ -269,7 +357,7 @@ def load_weights(model_config: BertConfig, raw: dict[str, torch.Tensor], source:
     params = dict(model.named_parameters())
     never_loaded = sorted(set(params) - set(tensors))  # left uninitialised: must not happen
     if never_loaded:
-        raise CheckpointError(f"{source}: missing weights {_few(never_loaded)}")
+        raise CheckpointError(f"{source}: missing weights {_few([theirs[k] for k in never_loaded])}")
     with torch.no_grad():
         for key, tensor in tensors.items():
             params[key].copy_(tensor)

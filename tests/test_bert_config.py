@@ -10,7 +10,9 @@ import transformers
 
 from bert_core import PRESETS, BertConfig, BertModel, ConfigError, default_checkpoint
 
-SHARED_FIELDS = [f.name for f in dataclasses.fields(BertConfig) if f.name != "model_type"]
+# The BERT fields; the family's switches (ALBERT/ELECTRA/DistilBERT settings) are compared in test_family.py.
+FAMILY_FIELDS = {"model_type", "embedding_size", "num_hidden_groups", "inner_group_num", "sinusoidal_pos_embds"}
+SHARED_FIELDS = [f.name for f in dataclasses.fields(BertConfig) if f.name not in FAMILY_FIELDS]
 
 
 def test_defaults_are_those_of_transformers_bert_config():
@@ -44,7 +46,13 @@ def test_config_is_frozen():
 
 
 @pytest.mark.parametrize("changes, words", [
-    ({"model_type": "roberta"}, "not a BERT"),
+    ({"model_type": "gpt2"}, "supported: bert, roberta, xlm-roberta, distilbert, albert, electra"),
+    ({"model_type": "distilbert"}, "no segment embeddings"),
+    ({"model_type": "albert", "num_hidden_groups": 5}, "does not divide"),
+    ({"model_type": "albert", "inner_group_num": 2}, "inner_group_num 2"),
+    ({"num_hidden_groups": 1}, "ALBERT setting"),
+    ({"model_type": "electra", "embedding_size": 0}, "embedding_size must be a positive integer"),
+    ({"model_type": "roberta", "pad_token_id": None}, "pad_token_id must be set"),
     ({"hidden_size": 0}, "hidden_size must be a positive integer"),
     ({"num_hidden_layers": -1}, "num_hidden_layers must be a positive integer"),
     ({"vocab_size": 99.5}, "vocab_size must be a positive integer"),

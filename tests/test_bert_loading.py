@@ -70,11 +70,18 @@ def test_folder_without_config_json(checkpoint):
     assert str(checkpoint) in message and "config.json" in message
 
 
-@pytest.mark.parametrize("model_type", ["gpt2", "roberta"])
+@pytest.mark.parametrize("model_type", ["gpt2", "t5"])
 def test_config_of_another_architecture(checkpoint, model_type):
     path = edit_config(checkpoint, model_type=model_type)
     message = load_error(checkpoint)
-    assert str(path) in message and repr(model_type) in message and "not a BERT" in message
+    assert str(path) in message and repr(model_type) in message and "not a BERT-family" in message
+    assert all(name in message for name in ("bert", "roberta", "xlm-roberta", "distilbert", "albert", "electra"))
+
+
+def test_bert_weights_under_another_family_config(checkpoint):
+    edit_config(checkpoint, model_type="roberta", type_vocab_size=2)
+    message = load_error(checkpoint)
+    assert "unexpected weights bert.embeddings" in message and "roberta checkpoint" in message
 
 
 def test_config_without_model_type(checkpoint):
