@@ -54,7 +54,8 @@ TOKENIZER_FILES = ("tokenizer.json", "vocab.txt")
 
 
 def load_tokenizer(folder: str | os.PathLike, vocab_size: int | None = None) -> WordPieceTokenizer:
-    """The checkpoint's own fast WordPiece tokenizer; vocab_size: the model's, to check the ids fit."""
+    """The checkpoint's own fast tokenizer (WordPiece, byte-level BPE or SentencePiece Unigram);
+    vocab_size: the model's, to check the ids fit."""
     # Without these files there is no vocabulary to build a tokenizer from.
     if not any((Path(folder) / name).is_file() for name in TOKENIZER_FILES):
         raise CheckpointError(f"{folder} has no tokenizer files ({' or '.join(TOKENIZER_FILES)})")
@@ -70,7 +71,8 @@ def load_tokenizer(folder: str | os.PathLike, vocab_size: int | None = None) -> 
 
 def load_pretrained(name_or_path: str | os.PathLike | None = None, *, device: str | torch.device | None = None,
                     dtype: torch.dtype = torch.float32):
-    """(model, tokenizer) for a BERT checkpoint: a local folder, a hub id, or None for the default model.
+    """(model, tokenizer) for a BERT-family checkpoint (BERT, RoBERTa, XLM-RoBERTa, DistilBERT, ALBERT,
+    ELECTRA): a local folder, a hub id, or None for the default model.
 
     The model comes back in eval mode on `device` (None: CUDA, then MPS, then CPU). float16 and
     bfloat16 are for GPUs; the CPU runs float32.
@@ -86,7 +88,6 @@ def load_pretrained(name_or_path: str | os.PathLike | None = None, *, device: st
     model = load_weights(config, raw, source)
     tokenizer = load_tokenizer(folder, config.vocab_size)
     # Truncate to what the model can take, whatever the tokenizer's own file says.
-    tokenizer.model_max_length = min(tokenizer.model_max_length or config.max_position_embeddings,
-                                     config.max_position_embeddings)
+    tokenizer.model_max_length = min(tokenizer.model_max_length or config.max_tokens, config.max_tokens)
     log.info("loaded %s (%d parameters, heads: %s) on %s", folder, model.num_parameters(), model.heads, target)
     return model.to(device=target, dtype=dtype).eval(), tokenizer

@@ -1,8 +1,11 @@
-"""Tokenizing with the checkpoint's own WordPiece tokenizer (bert_core/tokenizer.py); words ↔ word pieces.
+"""Tokenizing with the checkpoint's own tokenizer (bert_core/tokenizer.py); words ↔ word pieces.
 
 Two ways in:
 - encode(tokenizer, text_a, text_b): raw text; words are the tokenizer's own pre-tokenized
-  words (whitespace, then punctuation split off), each with its character span.
+  words, each with its character span: BERT's WordPiece splits whitespace, then punctuation;
+  byte-level BPE (RoBERTa) splits letters from punctuation, a word's leading space going into its
+  first piece ("Ġ"); SentencePiece (ALBERT, XLM-R) splits on whitespace only ("▁" marks a word's
+  start), so "dogs," is one word there. A word's span never includes the space before it.
 - encode_words(tokenizer, words): text already split into words (a treebank's tokens); the
   words are exactly those given.
 Both return an Encoding that knows, for each word, which pieces make it up.
@@ -94,8 +97,24 @@ def encode(tokenizer, text_a: str, text_b: str | None = None, max_length: int | 
         text_b = None
     batch, truncated = _tokenize(tokenizer, text_a, text_b, max_length)
     texts, offsets = (text_a, text_b or ""), batch["offset_mapping"]
-    words = [Word(texts[seq][offsets[p[0]][0]:offsets[p[-1]][1]], seq, offsets[p[0]][0], offsets[p[-1]][1], tuple(p))
-             for (seq, _), p in _pieces_by_word(batch).items()]
+    spans = [[seq, offsets[p[0]][0], offsets[p[-1]][1], p] for (seq, _), p in _pieces_by_word(batch).items()]
+    for i, (seq, start, end, pieces) in enumerate(spans):
+        if not texts[seq][start:end].strip():  # a run of spaces alone (byte-level BPE's lone "Ġ") joins
+            after = [s for s in spans[i + 1:] if s[0] == seq]  # the next word of its sentence, or the one before
+            before = [s for s in spans[:i] if s[0] == seq and s[3]]
+            if after or before:
+                target = after[0] if after else before[-1]
+                target[3] = sorted(target[3] + pieces)
+                pieces.clear()
+    words = []
+    for seq, start, end, pieces in spans:
+        if not pieces:
+            continue
+        start, end = offsets[pieces[0]][0], offsets[pieces[-1]][1]
+        text = texts[seq][start:end]
+        start += len(text) - len(text.lstrip())  # SentencePiece's "▁" piece spans the space before its word
+        end -= len(text) - len(text.rstrip())
+        words.append(Word(texts[seq][start:end], seq, start, end, tuple(pieces)))
     return _encoding(tokenizer, batch, words, truncated, [tuple(o) for o in offsets])
 
 

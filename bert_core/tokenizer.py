@@ -1,4 +1,6 @@
-"""The checkpoint's own WordPiece tokenizer, through the `tokenizers` library alone.
+"""The checkpoint's own tokenizer, through the `tokenizers` library alone: BERT's WordPiece, and the
+family's byte-level BPE (RoBERTa's "Ġ") and SentencePiece Unigram (ALBERT's and XLM-R's "▁"), whatever
+its tokenizer.json describes. (The class keeps the name WordPieceTokenizer it had when BERT was all.)
 
 Importing transformers only to tokenize costs over a second at start-up, so this builds the same
 fast tokenizer transformers does and offers the part of its interface this project uses:
@@ -23,6 +25,16 @@ from tokenizers.models import WordPiece
 NO_LIMIT = int(1e30)  # transformers' model_max_length when tokenizer_config.json gives none
 SPECIAL_TOKENS = {"unk_token": "[UNK]", "sep_token": "[SEP]", "pad_token": "[PAD]", "cls_token": "[CLS]",
                   "mask_token": "[MASK]"}
+# The special tokens of transformers' tokenizer class for each model_type, used where a checkpoint
+# has no tokenizer_config.json or special_tokens_map.json to say (roberta-base has neither).
+FAMILY_SPECIAL_TOKENS = {
+    "roberta": {"unk_token": "<unk>", "sep_token": "</s>", "pad_token": "<pad>", "cls_token": "<s>",
+                "mask_token": "<mask>"},
+    "xlm-roberta": {"unk_token": "<unk>", "sep_token": "</s>", "pad_token": "<pad>", "cls_token": "<s>",
+                    "mask_token": "<mask>"},
+    "albert": {"unk_token": "<unk>", "sep_token": "[SEP]", "pad_token": "<pad>", "cls_token": "[CLS]",
+               "mask_token": "[MASK]"},
+}
 TRUNCATION_STRATEGIES = ("longest_first", "only_first", "only_second")
 
 
@@ -79,7 +91,9 @@ class WordPieceTokenizer:
         vocab.txt as transformers builds it. Raises OSError or ValueError for files it cannot use."""
         folder = Path(folder)
         config = _read_json(folder / "tokenizer_config.json")
-        special = {name: _token_text(config.get(name, default)) for name, default in SPECIAL_TOKENS.items()}
+        model_type = _read_json(folder / "config.json").get("model_type")
+        defaults = FAMILY_SPECIAL_TOKENS.get(model_type, SPECIAL_TOKENS)
+        special = {name: _token_text(config.get(name, default)) for name, default in defaults.items()}
         mapped = _read_json(folder / "special_tokens_map.json")
         special.update({name: _token_text(value) for name, value in mapped.items() if name in SPECIAL_TOKENS})
         if (folder / "tokenizer.json").is_file():
@@ -156,7 +170,7 @@ class WordPieceTokenizer:
             inputs = list(zip(texts, pairs, strict=True))
         else:
             inputs = texts
-        backend = self._backend_for(truncation, max_length, padding)
+        backend = self._backend_for(truncation, max_length, padding, is_split_into_words)
         encodings = backend.encode_batch(inputs, is_pretokenized=is_split_into_words,
                                          add_special_tokens=add_special_tokens)
         self._pad(encodings, padding, max_length)
@@ -178,25 +192,33 @@ class WordPieceTokenizer:
             columns = {name: rows[0] for name, rows in columns.items()}
         return BatchEncoding(columns, encodings)
 
-    def _backend_for(self, truncation, max_length: int | None, padding) -> Tokenizer:
+    def _backend_for(self, truncation, max_length: int | None, padding, words: bool = False) -> Tokenizer:
         """The backend that truncates as asked: the shared one when nothing is cut, else a copy per setting,
-        made once (changing the shared one while another thread encodes would race)."""
+        made once (changing the shared one while another thread encodes would race). For pre-split words,
+        a byte-level BPE marks each word with its leading space ("Ġ"), as transformers does with
+        add_prefix_space=True (which it requires there): otherwise every word but the first would be
+        tokenized as if glued to the one before."""
         if truncation is None:  # transformers: a max_length alone means "longest_first", unless it is for padding
             truncation = max_length is not None and padding in (False, None, "do_not_pad")
+        prefix = words and _byte_level_without_prefix_space(self._backend)
         if truncation in (False, "do_not_truncate"):
-            return self._backend
-        strategy = "longest_first" if truncation is True else truncation
-        if strategy not in TRUNCATION_STRATEGIES:
-            raise ValueError(f"truncation={truncation!r}: use True, False or one of {', '.join(TRUNCATION_STRATEGIES)}")
-        limit = max_length if max_length is not None else self.model_max_length
-        if limit >= NO_LIMIT:
+            limit, strategy = NO_LIMIT, None
+        else:
+            strategy = "longest_first" if truncation is True else truncation
+            if strategy not in TRUNCATION_STRATEGIES:
+                raise ValueError(f"truncation={truncation!r}: use True, False or one of "
+                                 f"{', '.join(TRUNCATION_STRATEGIES)}")
+            limit = max_length if max_length is not None else self.model_max_length
+        if limit >= NO_LIMIT and not prefix:
             return self._backend
         with self._lock:
-            copy = self._truncating.get((limit, strategy))
+            copy = self._truncating.get((limit, strategy, prefix))
             if copy is None:
-                copy = Tokenizer.from_str(self._backend.to_str())
-                copy.enable_truncation(limit, strategy=strategy)
-                self._truncating[(limit, strategy)] = copy
+                copy = Tokenizer.from_str(_with_prefix_space(self._backend.to_str()) if prefix
+                                          else self._backend.to_str())
+                if limit < NO_LIMIT:
+                    copy.enable_truncation(limit, strategy=strategy)
+                self._truncating[(limit, strategy, prefix)] = copy
         return copy
 
     def _pad(self, encodings: list[Encoding], padding, max_length: int | None) -> None:
@@ -232,6 +254,34 @@ def _from_vocab(path: Path, config: dict, special: dict[str, str]) -> Tokenizer:
         single=f"{cls}:0 $A:0 {sep}:0", pair=f"{cls}:0 $A:0 {sep}:0 $B:1 {sep}:1",
         special_tokens=[(cls, backend.token_to_id(cls)), (sep, backend.token_to_id(sep))])
     return backend
+
+
+def _byte_level_without_prefix_space(backend: Tokenizer) -> bool:
+    """Whether the pre-tokenizer is (or contains) a ByteLevel one that adds no leading space."""
+    if backend.pre_tokenizer is None:
+        return False
+    return any(node.get("type") == "ByteLevel" and not node.get("add_prefix_space")
+               for node in _nodes(json.loads(backend.pre_tokenizer.__getstate__())))
+
+
+def _with_prefix_space(text: str) -> str:
+    """tokenizer.json text with add_prefix_space on in its ByteLevel pre-tokenizer and post-processor."""
+    data = json.loads(text)
+    for node in [*_nodes(data.get("pre_tokenizer")), *_nodes(data.get("post_processor"))]:
+        if node.get("type") in ("ByteLevel", "RobertaProcessing") and "add_prefix_space" in node:
+            node["add_prefix_space"] = True
+    return json.dumps(data)
+
+
+def _nodes(tree):
+    """Every JSON object in a tokenizer component's description (a Sequence nests its steps)."""
+    if isinstance(tree, dict):
+        yield tree
+        for value in tree.values():
+            yield from _nodes(value)
+    elif isinstance(tree, list):
+        for value in tree:
+            yield from _nodes(value)
 
 
 def _read_json(path: Path) -> dict:
