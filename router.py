@@ -31,5 +31,8 @@ pages = {
         st.Page("app/pages/next_sentence.py", title="Next sentence", icon=":material/arrow_forward:"),
         st.Page("app/pages/training_data.py", title="How the training data are made", icon=":material/casino:"),
     ],
+    "The BERT family": [
+        st.Page("app/pages/compare.py", title="Compare two models", icon=":material/compare:"),
+    ],
 }
 st.navigation(pages).run()

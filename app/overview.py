@@ -63,12 +63,13 @@ def mean_distance(attn: np.ndarray) -> np.ndarray:
 
 def head_patterns(attn: np.ndarray, tokens: list[str], special: list[bool]) -> dict[str, np.ndarray]:
     """Every statistic of PATTERNS, each an (L, nh) array."""
-    tokens_array = np.array(tokens)
     special_array = np.array(special, dtype=bool)
     return {
         "entropy": attention_entropy(attn),
-        "cls": attention_to(attn, special_array & (tokens_array == "[CLS]")),
-        "sep": attention_to(attn, special_array & (tokens_array == "[SEP]")),
+        # The opening special token ([CLS]; RoBERTa's <s>) and the closing ones ([SEP]; </s>), by place, so
+        # the statistics mean the same for every family's tokenizer.
+        "cls": attention_to(attn, special_array & (np.arange(len(tokens)) == 0)),
+        "sep": attention_to(attn, special_array & (np.arange(len(tokens)) > 0)),
         "punct": attention_to(attn, np.array([is_punctuation(t) and not s
                                              for t, s in zip(tokens, special, strict=True)], bool)),
         "prev": attention_offset(attn, -1),

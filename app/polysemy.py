@@ -20,6 +20,7 @@ import re
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 
 from bert_core import Encoding, encode
 
@@ -121,10 +122,15 @@ class Vocabulary:
 
 
 def vocabulary(model, tokenizer) -> Vocabulary:
-    table = model.embeddings.word_embeddings.weight.detach().float().cpu().numpy()
+    table = model.embeddings.word_embeddings.weight.detach()
+    if model.embeddings.projection is not None:  # factorised (ALBERT, ELECTRA): rows mapped E → H, as layer 1 sees them
+        with torch.inference_mode():
+            table = model.embeddings.projection(table)
+    table = table.float().cpu().numpy()
     unit = unit_rows(table)
     tokens = tokenizer.convert_ids_to_tokens(list(range(len(table))))
-    ordinary = np.array([not (tok.startswith("[") and tok.endswith("]")) for tok in tokens])
+    specials = set(tokenizer.all_special_tokens)
+    ordinary = np.array([not (tok.startswith("[") and tok.endswith("]")) and tok not in specials for tok in tokens])
     return Vocabulary(unit, tokens, ordinary)
 
 

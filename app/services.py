@@ -15,6 +15,7 @@ from components.job_wait import long_job_turn
 
 from . import (
     attention,
+    compare,
     cpu_tuning,
     inputs,
     model_access,
@@ -262,3 +263,9 @@ def pseudo_log_likelihood(model_name: str, text: str) -> pretraining.SentenceSco
 def next_sentence(model_name: str, text_a: str, candidates: tuple[str, ...]) -> list[pretraining.NextSentence]:
     model, tokenizer = get_model(model_name)
     return pretraining.next_sentence(model, tokenizer, text_a, list(candidates))
+
+
+@st.cache_data(max_entries=1, show_spinner="Counting parameters on the meta device…")
+def flavours() -> list[dict]:
+    """The BERT family's flavours table (the same for every model and session)."""
+    return compare.flavours()

@@ -193,8 +193,9 @@ def render_sidebar() -> Selection:
                        f"{model.config.num_attention_heads} heads · {model.config.hidden_size} wide")
     text_a, text_b = _sentences()
     if text_b and model.config.type_vocab_size < 2:
-        st.warning(f"{inputs.inline_code(model_name)} has a single segment embedding (type_vocab_size 1): "
-                   "sentence B is left out.")
+        segments = ("no segment embeddings (type_vocab_size 0)" if model.config.type_vocab_size == 0
+                    else "a single segment embedding (type_vocab_size 1)")
+        st.warning(f"{inputs.inline_code(model_name)} has {segments}: sentence B is left out.")
         text_b = ""
     for notice in inputs.token_notices(tokenizer, text_a, text_b):
         getattr(st, notice.level)(notice.text)

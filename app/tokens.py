@@ -6,6 +6,8 @@ describe the model's size beside the BERT family (tiny … large).
 """
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import torch
 
@@ -17,11 +19,14 @@ PART_LABELS = {"token": "token T", "segment": "segment S", "position": "position
 
 
 def token_rows(enc: Encoding) -> list[dict]:
-    """One row per word piece: position, piece, id, segment (A/B), and what kind of piece it is."""
+    """One row per word piece: position, piece, id, segment (A/B), and what kind of piece it is (a word's
+    first piece or a continuation, from the tokenizer's word alignment, whatever its marks: ## or Ġ/▁)."""
+    starts = {word.pieces[0] for word in enc.words if word.pieces}
     rows = []
     for position, (piece, token_id, segment, special) in enumerate(
             zip(enc.tokens, enc.input_ids, enc.token_type_ids, enc.special, strict=True)):
-        kind = "special" if special else "continuation (##)" if piece.startswith("##") else "word start"
+        continuation = "continuation (##)" if piece.startswith("##") else "continuation"
+        kind = "special" if special else "word start" if position in starts else continuation
         rows.append({"position": position, "piece": piece, "id": token_id,
                      "segment": "AB"[segment] if segment < 2 else str(segment), "kind": kind})
     return rows
@@ -77,3 +82,53 @@ def size_family(model: BertModel, name: str) -> list[dict]:
                  "width": c.hidden_size, "intermediate": c.intermediate_size,
                  "parameters": model.num_parameters()})
     return sorted(rows, key=lambda row: row["parameters"])
+
+
+# The tokenizer, step by step ---------------------------------------------------------------------------
+
+TOKENIZER_KINDS = {
+    "WordPiece": "WordPiece (BERT): a piece that continues a word starts with `##`",
+    "BPE": "byte-level BPE (RoBERTa): text as bytes; `Ġ` is the space before a word, kept in its first piece",
+    "Unigram": "SentencePiece Unigram (ALBERT, XLM-R): `▁` marks the start of a word (the space before it)",
+}
+
+
+def tokenizer_kind(tokenizer) -> str:
+    """"WordPiece", "BPE" or "Unigram" (or whatever model the tokenizer.json names)."""
+    return json.loads(tokenizer.backend_tokenizer.model.__getstate__())["type"]
+
+
+def tokenizer_steps(tokenizer, text_a: str, text_b: str = "") -> list[dict]:
+    """The tokenizer's four stages on the input, each as {step, component, result}: the normaliser
+    (e.g. lower-casing, accents stripped), the pre-tokeniser (words, with character spans), the model
+    (each word into vocabulary pieces) and the post-processor (special tokens, segments)."""
+    backend = tokenizer.backend_tokenizer
+    texts = [t for t in (text_a, text_b) if t]
+    normalizer, pre_tokenizer = backend.normalizer, backend.pre_tokenizer
+    normalized = [normalizer.normalize_str(t) if normalizer is not None else t for t in texts]
+    words = [pre_tokenizer.pre_tokenize_str(t) if pre_tokenizer is not None else [(t, (0, len(t)))]
+             for t in normalized]
+    pieces = [[token.value for word, _ in sentence for token in backend.model.tokenize(word)] for sentence in words]
+    final = tokenizer(text_a, text_b or None)
+    return [
+        {"step": "1. normaliser", "component": _component(normalizer), "result": " | ".join(normalized)},
+        {"step": "2. pre-tokeniser", "component": _component(pre_tokenizer),
+         "result": " | ".join(" ".join(w for w, _ in sentence) for sentence in words)},
+        {"step": "3. model", "component": tokenizer_kind(tokenizer),
+         "result": " | ".join(" ".join(sentence) for sentence in pieces)},
+        {"step": "4. post-processor", "component": _component(backend.post_processor),
+         "result": " ".join(final.tokens())},
+    ]
+
+
+def _component(part) -> str:
+    """A tokenizer component by its type, with the settings that change the text (BertNormalizer's
+    lowercase …); "none" when the tokenizer has no such stage."""
+    if part is None:
+        return "none"
+    described = json.loads(part.__getstate__())
+    steps = described.get("normalizers") or described.get("pretokenizers") or described.get("processors")
+    if steps:
+        return " → ".join(step["type"] for step in steps)
+    flags = [name for name in ("lowercase", "strip_accents", "add_prefix_space") if described.get(name)]
+    return described["type"] + (f" ({', '.join(flags)})" if flags else "")

@@ -14,15 +14,16 @@ from pathlib import Path
 import torch
 
 from .align import Encoding, Word, encode, encode_words
-from .config import PRESETS, BertConfig, ConfigError
+from .config import FAMILY_PRESETS, MODEL_TYPES, PRESETS, BertConfig, ConfigError
 from .model import BertModel
 from .outputs import BertModelOutput, EmbeddingParts, LayerIntermediates
 from .tokenizer import BatchEncoding, WordPieceTokenizer
 from .weights import CheckpointError, load_weights, read_config, read_state_dict, resolve_checkpoint
 
 __all__ = ["BatchEncoding", "BertConfig", "BertModel", "BertModelOutput", "CheckpointError", "ConfigError",
-           "DEFAULT_MODEL", "EmbeddingParts", "Encoding", "LayerIntermediates", "PRESETS", "Word", "WordPieceTokenizer",
-           "default_checkpoint", "encode", "encode_words", "load_pretrained", "load_tokenizer", "pick_device"]
+           "DEFAULT_MODEL", "EmbeddingParts", "Encoding", "FAMILY_PRESETS", "LayerIntermediates", "MODEL_TYPES",
+           "PRESETS", "Word", "WordPieceTokenizer", "default_checkpoint", "encode", "encode_words", "load_pretrained",
+           "load_tokenizer", "pick_device"]
 
 log = logging.getLogger(__name__)
 

@@ -163,3 +163,21 @@ PRESETS: dict[str, BertConfig] = {
     "bert-base": _preset(12, 768, 12),
     "bert-large": _preset(24, 1024, 16),
 }
+
+# The published shapes of the family's flavours (their config.json files on the Hugging Face hub),
+# for the flavours table: model_type and the switches set, every other field BERT's default.
+_ROBERTA = dict(model_type="roberta", vocab_size=50265, max_position_embeddings=514, type_vocab_size=1,
+                pad_token_id=1, layer_norm_eps=1e-5)
+_ALBERT = dict(model_type="albert", vocab_size=30000, embedding_size=128, num_hidden_groups=1, hidden_act="gelu_new")
+FAMILY_PRESETS: dict[str, BertConfig] = {
+    "roberta-base": BertConfig(**_ROBERTA),
+    "roberta-large": BertConfig(**_ROBERTA, num_hidden_layers=24, hidden_size=1024, num_attention_heads=16,
+                                intermediate_size=4096),
+    "distilbert-base": BertConfig(model_type="distilbert", num_hidden_layers=6, type_vocab_size=0),
+    "albert-base": BertConfig(**_ALBERT),
+    "albert-large": BertConfig(**_ALBERT, num_hidden_layers=24, hidden_size=1024, num_attention_heads=16,
+                               intermediate_size=4096),
+    "electra-small": BertConfig(model_type="electra", embedding_size=128, hidden_size=256, num_attention_heads=4,
+                                intermediate_size=1024),
+    "electra-base": BertConfig(model_type="electra", embedding_size=768),
+}

@@ -34,9 +34,11 @@ def views() -> None:
         direction = controls[3].radio("Sentences (from → to)", DIRECTIONS, horizontal=True, key="dir",
                                       bind="query-params")
     toggles = st.columns(3)
-    hide = toggles[0].toggle("Hide [CLS]/[SEP]", key="hide", bind="query-params")
+    tokenizer = services.get_model(selection.model_name)[1]
+    specials = f"{tokenizer.cls_token}/{tokenizer.sep_token}"  # the model's own: [CLS]/[SEP], <s>/</s>
+    hide = toggles[0].toggle(f"Hide {specials}", key="hide", bind="query-params")
     renormalize = toggles[1].toggle("Renormalise rows", key="renorm", disabled=not hide, bind="query-params",
-                                    help="After hiding [CLS]/[SEP], divide each row by what is left so it sums to 1 "
+                                    help=f"After hiding {specials}, divide each row by what is left so it sums to 1 "
                                          "again")
     merge = toggles[2].toggle("Merge word pieces into words", key="words", bind="query-params",
                               help="Attention TO a word = sum over its pieces; FROM a word = mean over its pieces")

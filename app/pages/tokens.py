@@ -4,7 +4,7 @@ import json
 import pandas as pd
 import streamlit as st
 
-from app import services, tokens
+from app import inputs, services, tokens
 from components.matrix_heatmap import matrix_heatmap
 from components.stacked_parts import stacked_parts
 
@@ -14,11 +14,28 @@ enc, parts = services.token_embeddings(selection.model_name, selection.text_a, s
 labels = enc.tokens
 
 st.title("Tokens and embeddings")
+tokenizer = services.get_model(selection.model_name)[1]
+kind = tokens.tokenizer_kind(tokenizer)
 st.markdown(
-    "BERT does not read words: its WordPiece tokenizer cuts the text into **pieces** from a fixed "
-    f"vocabulary of {model.config.vocab_size:,}. A piece that continues a word starts with `##`. "
-    "`[CLS]` opens the input and `[SEP]` closes each sentence; the **segment** says which sentence "
-    "(A or B) a piece belongs to and the **position** counts from 0.")
+    "BERT does not read words: its tokenizer cuts the text into **pieces** from a fixed "
+    f"vocabulary of {model.config.vocab_size:,}. This model's is "
+    f"{tokens.TOKENIZER_KINDS.get(kind, inputs.inline_code(kind))}. "
+    f"{inputs.inline_code(tokenizer.cls_token)} opens the input and {inputs.inline_code(tokenizer.sep_token)} "
+    "closes each sentence; the **segment** says which sentence (A or B) a piece belongs to"
+    + (" (this model has no segment embeddings: every piece is in A)" if model.config.type_vocab_size < 2 else "")
+    + " and the **position** counts from 0"
+    + (f" (RoBERTa's position table starts at row {model.config.position_offset})"
+       if model.config.position_offset else "") + ".")
+
+with st.expander("The tokenizer, step by step", expanded=False):
+    st.dataframe(pd.DataFrame(tokens.tokenizer_steps(tokenizer, selection.text_a, selection.text_b)),
+                 hide_index=True)
+    st.caption("The checkpoint's own tokenizer (its tokenizer.json), stage by stage: the **normaliser** cleans the "
+               "text (an uncased BERT lower-cases and strips accents: Café Dupont → cafe dupont; a cased one "
+               "leaves it), the **pre-tokeniser** splits it into words (byte-level BPE first maps bytes to "
+               "letters: a space becomes Ġ; SentencePiece marks each word's start with ▁), the **model** cuts "
+               "each word into vocabulary pieces, and the **post-processor** adds the special tokens. '|' "
+               "separates sentence A from B.")
 
 rows = pd.DataFrame(tokens.token_rows(enc))
 st.dataframe(rows, hide_index=True, height=min(40 + 35 * len(rows), 560))
@@ -49,11 +66,12 @@ else:
                   y_title="share of E", key="tokens_shares")
     st.caption("A part's share is the length of its shadow on E, as a fraction of E. Negative: it points away from E.")
 
-dims = st.slider("Dimensions shown", 4, model.config.hidden_size, min(32, model.config.hidden_size), key="dims",
+width = model.config.embedding_width  # E: hidden_size, or ALBERT's/ELECTRA's smaller embedding width
+dims = st.slider("Dimensions shown", 4, width, min(32, width), key="dims",
                  bind="query-params")  # ?dims= in the link
 part = st.selectbox("Vector", list(tokens.PART_LABELS), format_func=tokens.PART_LABELS.get, index=3, key="tokens_part")
 matrix_heatmap(values=parts[part][:, :dims], rows=labels, columns=[str(d) for d in range(dims)],
-               title=f"{tokens.PART_LABELS[part]}: the first {dims} of {model.config.hidden_size} dimensions",
+               title=f"{tokens.PART_LABELS[part]}: the first {dims} of {width} dimensions",
                key="tokens_vectors")
 
 st.header("The model")

@@ -1,0 +1,68 @@
+"""Every page on a small random model of each family, loaded from its folder through the URL (?model=)
+in personal mode, as a visitor would. The default suite runs each page at least once on a model
+other than BERT and each family on the pages that depend most on it; `-m slow` runs every pair."""
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import ROOT
+from tests.family import FAMILIES, make_checkpoint
+
+PAGES = ["home", "tokens", "attention", "inside_head", "head_overview", "word_in_context", "word_senses",
+         "sentence_embeddings", "syntax_sentence", "syntax_corpus", "compare"]
+# Each family on the pages where it differs most; each page once on some family other than BERT.
+DEFAULT = {(family, "tokens") for family in FAMILIES if family != "bert"} | {
+    ("roberta", "attention"), ("albert", "attention"),
+    ("albert", "word_in_context"), ("albert", "compare"), ("roberta", "head_overview"), ("distilbert", "home"),
+    ("electra", "inside_head"), ("xlm-roberta", "word_senses"), ("distilbert", "sentence_embeddings"),
+    ("roberta", "syntax_sentence"), ("albert", "syntax_corpus")}
+CASES = [pytest.param(family, page, id=f"{family}-{page}",
+                      marks=() if (family, page) in DEFAULT else pytest.mark.slow)
+         for family in FAMILIES if family != "bert" for page in PAGES]
+
+
+@pytest.fixture(scope="module")
+def checkpoints(tmp_path_factory):
+    folders = {}
+
+    def folder(family: str):
+        if family not in folders:
+            folders[family] = tmp_path_factory.mktemp(family) / "ckpt"
+            make_checkpoint(folders[family], family, "tiny")
+        return folders[family]
+    return folder
+
+
+@pytest.mark.parametrize("family, page", CASES)
+def test_every_page_works_with_every_family(checkpoints, monkeypatch, family, page):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    folder = checkpoints(family)
+    at = AppTest.from_file(str(ROOT / "router.py"), default_timeout=120)
+    at.query_params["model"] = str(folder)
+    if page == "compare":
+        at.query_params["model_b"] = str(checkpoints("distilbert"))
+    at.run()
+    at.switch_page(f"app/pages/{page}.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    assert at.session_state["model_name"] == str(folder), "the family's model was loaded, not the default"
+    specials = FAMILIES[family].specials
+    warnings = " ".join(w.value for w in at.warning)
+    if family in ("roberta", "xlm-roberta"):  # one segment embedding: the sidebar's sentence B is left out
+        assert "single segment embedding" in warnings
+    elif family == "distilbert":
+        assert "no segment embeddings" in warnings
+    if page == "tokens":
+        pieces = next(df.value for df in at.dataframe if "piece" in df.value.columns)
+        steps = next(df.value for df in at.dataframe if "step" in df.value.columns)
+        assert list(pieces["piece"])[0] == specials["cls_token"]
+        assert {"special", "word start"} <= set(pieces["kind"])
+        assert list(steps["step"]) == ["1. normaliser", "2. pre-tokeniser", "3. model", "4. post-processor"]
+        assert steps["result"].iloc[-1].startswith(specials["cls_token"])
+    if page == "attention":
+        assert any(t.label == f"Hide {specials['cls_token']}/{specials['sep_token']}" for t in at.toggle)
+    if page == "compare":
+        parts = [df.value for df in at.dataframe if "part" in df.value.columns]
+        assert len(parts) == 2  # the two models side by side
+        assert any(p["part"].str.contains("shared").any() for p in parts) == (family == "albert")
