@@ -20,13 +20,20 @@ the same shapes, which both models run through the same torch kernels. "ceiling_
 transformers' time / the projections' is the most any implementation of those matmuls could
 gain; "projections_share_of_ours" is how much of our forward they are.
 
-    python bench/forward.py [--threads N] [--quick] [--device cuda --dtype bf16]
+With --family NAME (roberta, xlm-roberta, distilbert, albert, electra), the one pair measured
+instead is that family's base-sized random model against the matching transformers class
+(RobertaModel, XLMRobertaModel, DistilBertModel, AlbertModel, ElectraModel), reported under its
+name; the input ids come from the default model's WordPiece tokenizer (speed does not depend on
+which tokenizer made the ids).
+
+    python bench/forward.py [--threads N] [--quick] [--device cuda --dtype bf16] [--family NAME]
 
 prints one JSON line.
 """
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import os
 import platform
@@ -122,14 +129,17 @@ def bench_model(ours, theirs, tokenizer, sentences: list[str], *, device, reps: 
     """
     timer = Timer(device)
     config = ours.config
+    accepted = inspect.signature(theirs.forward).parameters
     mm, mm_flops = matmul_call(device, next(ours.parameters()).dtype)
 
     def contestants(batch):
         def run_ours():
             ours(**batch, output_attentions=True, output_hidden_states=True)
 
+        their_batch = {k: v for k, v in batch.items() if k in accepted}  # DistilBERT takes no token_type_ids
+
         def run_theirs():
-            theirs(**batch, output_attentions=True, output_hidden_states=True)
+            theirs(**their_batch, output_attentions=True, output_hidden_states=True)
         return [run_ours, run_theirs, projections_call(ours, batch), mm]
 
     def point(flops, ours_s, theirs_s, projections_s, mm_s):
@@ -194,8 +204,34 @@ def base_shaped_pair(tokenizer, device, dtype, folder: Path):
     return ours, hf_model(folder, device, dtype)
 
 
+FAMILY_CONFIGS = {  # transformers' base-sized configurations of each family, by config class name and settings
+    "roberta": ("RobertaConfig", dict(max_position_embeddings=514, type_vocab_size=1, pad_token_id=1)),
+    "xlm-roberta": ("XLMRobertaConfig", dict(max_position_embeddings=514, type_vocab_size=1, pad_token_id=1)),
+    "distilbert": ("DistilBertConfig", {}),
+    "albert": ("AlbertConfig", dict(embedding_size=128, hidden_size=768, num_attention_heads=12,
+                                    intermediate_size=3072)),
+    "electra": ("ElectraConfig", dict(embedding_size=768, hidden_size=768, num_attention_heads=12,
+                                      intermediate_size=3072)),
+}
+
+
+def family_pair(family: str, tokenizer, device, dtype, folder: Path):
+    """A base-sized random model of `family` saved by transformers, ours loaded from it, and theirs."""
+    import transformers
+
+    config_name, values = FAMILY_CONFIGS[family]
+    config = getattr(transformers, config_name)(vocab_size=tokenizer.vocab_size, **values)
+    torch.manual_seed(0)
+    transformers.AutoModel.from_config(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    ours, _ = load_pretrained(folder, device=device, dtype=dtype)
+    theirs = transformers.AutoModel.from_pretrained(str(folder), attn_implementation="eager")
+    return ours, theirs.to(device=device, dtype=dtype).eval()
+
+
 def run(*, threads: int | None = None, device: str = "cpu", dtype: str = "fp32", reps: int = 20,
-        batch_reps: int = 1, sentences: int | None = None, lengths=LENGTHS, quick: bool = False) -> dict:
+        batch_reps: int = 1, sentences: int | None = None, lengths=LENGTHS, quick: bool = False,
+        family: str | None = None) -> dict:
     """Benchmark both model pairs; returns the dict that main() prints as JSON."""
     warmup = 2
     if quick:
@@ -211,6 +247,14 @@ def run(*, threads: int | None = None, device: str = "cpu", dtype: str = "fp32",
     transformers.utils.logging.disable_progress_bar()  # stderr stays clean; the JSON line is the output
     report["transformers"] = transformers.__version__
     mm_rates = []
+    if family is not None:
+        tokenizer = load_pretrained(device="cpu")[1]
+        with tempfile.TemporaryDirectory() as folder, torch.inference_mode():
+            ours, theirs = family_pair(family, tokenizer, target, torch_dtype, Path(folder))
+            report[family], mm_rates = bench_model(ours, theirs, tokenizer, texts, device=target, reps=reps,
+                                                   batch_reps=batch_reps, lengths=lengths, warmup=warmup)
+        report["matmul_gflops"] = statistics.median(mm_rates) / 1e9
+        return report
     with torch.inference_mode():
         ours, tokenizer = load_pretrained(device=target, dtype=torch_dtype)
         theirs = hf_model(default_checkpoint(), target, torch_dtype)
@@ -249,9 +293,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lengths", type=int, nargs="+", default=list(LENGTHS), help="batch-1 token counts")
     parser.add_argument("--sentences", type=int, default=None, help="use this many EWT sentences (default: all)")
     parser.add_argument("--quick", action="store_true", help="few repetitions: a smoke run, not a measurement")
+    parser.add_argument("--family", choices=sorted(FAMILY_CONFIGS), default=None,
+                        help="measure this family's base-sized model instead of the default and BERT-base pairs")
     args = parser.parse_args(argv)
     report = run(threads=args.threads, device=args.device, dtype=args.dtype, reps=args.reps,
-                 batch_reps=args.batch_reps, sentences=args.sentences, lengths=args.lengths, quick=args.quick)
+                 batch_reps=args.batch_reps, sentences=args.sentences, lengths=args.lengths, quick=args.quick,
+                 family=args.family)
     print(json.dumps(report))
     return 0
 

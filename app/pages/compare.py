@@ -20,13 +20,15 @@ st.markdown(
 second = st.text_input("Second model (a checkpoint folder or hub id this server offers)", key="model_b",
                        bind="query-params", placeholder="e.g. a DistilBERT, RoBERTa, ALBERT or ELECTRA folder").strip()
 names = [selection.model_name]
-if second:
+if second == selection.model_name:
+    st.info("The second model is the sidebar's model: give another one to compare.")
+elif second:
     try:
         services.get_model(second)
         names.append(second)
     except LoadRefused as refused:
         st.error(f"Cannot compare with {inputs.inline_code(second)}: {refused}")
-if len(names) == 1:
+if len(names) == 1 and not second:
     st.info("Give a second model to see the two side by side; the first column shows the sidebar's model.")
 
 runs = {name: services.attention_run(name, selection.text_a, "") for name in names}
