@@ -54,7 +54,7 @@ for statistic, title, unit in (("entropy", "Attention entropy per layer (mean ov
     for name, values in stats.items():
         x = [i + 1 for i in range(len(values[statistic]))]
         figure.add_trace(go.Scatter(x=x, y=values[statistic], name=name, mode="lines+markers"))
-    figure.update_layout(title=title, xaxis_title="layer", yaxis_title=unit, height=320)
+    figure.update_layout(title=title, xaxis_title="layer", yaxis_title=unit, height=320, xaxis_dtick=1)
     st.plotly_chart(figure, key=f"compare-{statistic}")
 st.caption("Entropy −Σ p log₂ p of each query's attention row, and Σ p·|i − j|, the distance in word pieces "
            "from a query to what it attends to; both averaged over every query token (specials included) and "
@@ -78,8 +78,9 @@ if missing:
 if curves:
     layer_lines(series=curves, title=f"Cosine of {word!r} in the two sentences, per layer (0: embedding output)",
                 y_title="cosine similarity", key="compare-wic")
-    st.caption("The word's vector is the mean of its pieces. Layer 0 is the embedding output: the same word gets "
-               "nearly the same vector in both sentences there; context pulls them apart layer by layer.")
+    st.caption("The word's vector is the mean of its pieces. Layer 0 is the embedding output, where the two "
+               "differ only by their positions (and segment): context then moves them apart, or together, layer "
+               "by layer. Layers are each model's own (1…L): models of different depths end at different x.")
 
 st.header("Parameters by part")
 columns = st.columns(len(names))
