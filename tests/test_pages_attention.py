@@ -30,9 +30,11 @@ def test_tokens_page_shows_pieces_embedding_parts_and_the_model_card():
     assert list(pieces["piece"]) == ["[CLS]", "em", "##bed", "##ding", "##s", "are", "fun", "[SEP]", "yes", "[SEP]"]
     assert list(pieces["segment"]) == ["A"] * 8 + ["B"] * 2
     assert "E = T + S + P" in texts(at.header)
-    card = at.dataframe[1].value
+    steps = at.dataframe[1].value  # the tokenizer, step by step (uncased: lower-cased by the normaliser)
+    assert list(steps["result"])[0] == "embeddings are fun | yes"
+    card = at.dataframe[2].value
     assert dict(zip(card.iloc[:, 0], card.iloc[:, 1], strict=True))["layers"] == "6"
-    family = at.dataframe[2].value
+    family = at.dataframe[3].value
     assert {"bert-tiny", "bert-base", "bert-large"} <= set(family["model"])
     assert len(at.get("plotly_chart")) == 2                       # stacked norms, vector heatmap
     labels = [b.label for b in at.get("download_button")]

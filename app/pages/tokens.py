@@ -27,6 +27,10 @@ st.markdown(
     + (f" (RoBERTa's position table starts at row {model.config.position_offset})"
        if model.config.position_offset else "") + ".")
 
+rows = pd.DataFrame(tokens.token_rows(enc))
+st.dataframe(rows, hide_index=True, height=min(40 + 35 * len(rows), 560))
+st.caption(f"{len(enc)} pieces" + (" (truncated at the model's limit)" if enc.truncated else ""))
+
 with st.expander("The tokenizer, step by step", expanded=False):
     st.dataframe(pd.DataFrame(tokens.tokenizer_steps(tokenizer, selection.text_a, selection.text_b)),
                  hide_index=True)
@@ -36,10 +40,6 @@ with st.expander("The tokenizer, step by step", expanded=False):
                "letters: a space becomes Ġ; SentencePiece marks each word's start with ▁), the **model** cuts "
                "each word into vocabulary pieces, and the **post-processor** adds the special tokens. '|' "
                "separates sentence A from B.")
-
-rows = pd.DataFrame(tokens.token_rows(enc))
-st.dataframe(rows, hide_index=True, height=min(40 + 35 * len(rows), 560))
-st.caption(f"{len(enc)} pieces" + (" (truncated at the model's limit)" if enc.truncated else ""))
 
 st.header("The input embedding: E = T + S + P, then LayerNorm")
 st.markdown(
