@@ -123,12 +123,13 @@ def mask_input(tokenizer, text_a: str, text_b: str = "", *, words: tuple[int, ..
 
 
 def masked_texts(tokenizer, text_a: str, text_b: str, words: tuple[int, ...]) -> tuple[str, str]:
-    """The sentences with each picked word written as one [MASK] per piece: typed back, they give
-    mask_input's input (for pages that open on the masked sentence, such as Attention views)."""
+    """The sentences with each picked word written as one mask token ([MASK], RoBERTa's <mask>) per piece:
+    typed back, they give mask_input's input (for pages that open on the masked sentence, such as
+    Attention views)."""
     texts = [text_a, text_b]
     enc = encode(tokenizer, text_a, text_b)
     for word in sorted((enc.words[w] for w in set(words)), key=lambda w: -w.start):  # right to left: spans stay valid
-        texts[word.segment] = texts[word.segment][:word.start] + "[MASK]" * len(word.pieces) + \
+        texts[word.segment] = texts[word.segment][:word.start] + tokenizer.mask_token * len(word.pieces) + \
             texts[word.segment][word.end:]
     return texts[0], texts[1]
 
