@@ -140,6 +140,7 @@ def checkpoint_names(config: BertConfig, shapes: dict[str, torch.Size]) -> dict[
         names[ours] = theirs.format(index * G // L)  # the layer (or, for ALBERT, its group) in their numbering
     return names
 
+
 WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin")
 
 # A config.json is only a few numbers, yet it decides how much memory the model takes: the size it
