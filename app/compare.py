@@ -12,6 +12,8 @@
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import torch
 
@@ -19,6 +21,8 @@ from bert_core import FAMILY_PRESETS, PRESETS, BertConfig, BertModel
 from bert_core.weights import FAMILY_HEADS, family
 
 from . import overview, polysemy
+
+SYNTAX_SAMPLE = Path(__file__).resolve().parents[1] / "data" / "syntax_sample.conllu"  # the Syntactic heads page's
 
 # (preset, label, what changed against BERT, the parameters its paper or model card states)
 FLAVOURS = [
@@ -96,3 +100,22 @@ def relative_layers(values: list[float]) -> list[float]:
     """Positions 0…1 for values at layers 0…L (or 1…L), so models of different depths share an axis."""
     n = len(values)
     return [i / (n - 1) if n > 1 else 0.0 for i in range(n)]
+
+
+def syntax_summary(results: dict[str, object], top: int = 8) -> list[dict]:
+    """The syntactic-head summary of several models side by side: for "all" and the `top` most
+    frequent relations of the first model's result, each model's best head (dependent → head, chosen
+    and scored on every sentence, as Clark et al.'s table) with its accuracy, and the best fixed offset."""
+    tables = {name: result.relation_table(0) for name, result in results.items()}
+    first = next(iter(tables.values()))
+    rows = []
+    for relation in list(first)[:top + 1]:  # "all" first, then by count
+        row = {"relation": relation, "count": first[relation]["count"]}
+        for name, table in tables.items():
+            entry = table.get(relation)
+            row[f"{name}: best head"] = entry["best_head"] if entry else "–"
+            row[f"{name}: accuracy"] = round(entry["accuracy"], 3) if entry else None
+        row["best offset"] = f"{first[relation]['baseline_offset']:+d}"
+        row["offset accuracy"] = round(first[relation]["baseline_accuracy"], 3)
+        rows.append(row)
+    return rows

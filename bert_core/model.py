@@ -94,8 +94,8 @@ class BertEmbeddings(nn.Module):
         E = config.embedding_width
         self.word_embeddings = nn.Embedding(config.vocab_size, E, padding_idx=config.pad_token_id)
         self.position_embeddings = nn.Embedding(config.max_position_embeddings, E)
-        if config.sinusoidal_pos_embds:  # fixed, not learned: filled here, checked against the checkpoint's
-            self.position_embeddings.weight.requires_grad_(False)
+        if config.sinusoidal_pos_embds:  # fixed, not learned: filled by _init_weights; loading overwrites it with
+            self.position_embeddings.weight.requires_grad_(False)  # the checkpoint's own table where it has one
         self.token_type_embeddings = nn.Embedding(config.type_vocab_size, E) if config.type_vocab_size else None
         self.LayerNorm = nn.LayerNorm(E, eps=config.layer_norm_eps)
         self.dropout = nn.Dropout(config.hidden_dropout_prob)

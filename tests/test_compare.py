@@ -99,3 +99,22 @@ def test_steps_of_bpe_and_unigram_tokenizers(tmp_path, family, kind, marker):
     assert tokens.tokenizer_kind(tokenizer) == kind == steps[2]["component"]
     assert marker in steps[1]["result"] and " | " in steps[1]["result"]
     assert steps[3]["result"].split() == tokenizer("The dog sat.", "A cat.").tokens()
+
+
+def test_syntax_summary_puts_each_models_best_head_side_by_side(tmp_path):
+    from app import syntax
+    from app.conllu import read_conllu
+
+    treebank = read_conllu(compare.SYNTAX_SAMPLE.read_bytes())
+    results = {}
+    for family in ("albert", "distilbert"):
+        make_checkpoint(tmp_path / family, family, "tiny")
+        model, tokenizer = load_pretrained(tmp_path / family, device="cpu")
+        results[family] = syntax.probe(model, tokenizer, treebank, model_name=family)
+    rows = compare.syntax_summary(results, top=3)
+    assert [row["relation"] for row in rows][0] == "all" and len(rows) == 4
+    for row in rows:
+        for family, result in results.items():
+            expected = result.relation_table(0)[row["relation"]]
+            assert row[f"{family}: best head"] == expected["best_head"]
+            assert row[f"{family}: accuracy"] == round(expected["accuracy"], 3)
