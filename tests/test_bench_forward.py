@@ -2,6 +2,8 @@
 import importlib.util
 import json
 
+import pytest
+
 from tests.conftest import ROOT
 
 
@@ -40,3 +42,17 @@ def test_quick_run_prints_one_json_line_with_every_point(capsys):
         assert batched["sentences"] == 20 and batched["tokens"] > 20
         for key in ("ours_tok_s", "hf_tok_s", "speedup", "fraction_of_matmul", "ceiling_speedup"):
             assert batched[key] > 0, (model, key)
+
+
+def test_every_family_but_bert_has_a_benchmark_configuration():
+    from bert_core import MODEL_TYPES
+
+    assert set(load_bench().FAMILY_CONFIGS) == set(MODEL_TYPES) - {"bert"}
+
+
+@pytest.mark.slow
+def test_family_run_reports_the_familys_points(capsys):
+    bench = load_bench()
+    assert bench.main(["--family", "albert", "--quick", "--sentences", "8", "--reps", "1", "--lengths", "16"]) == 0
+    report = json.loads(capsys.readouterr().out.strip())
+    assert set(report["albert"]) == {"b1_t16", "ewt_sorted_b32"} and report["albert"]["b1_t16"]["speedup"] > 0
