@@ -27,15 +27,25 @@ ARCHITECTURES = {SEQUENCE: "BertForSequenceClassification", TOKEN: "BertForToken
 QA_LABELS = ("start", "end")
 
 
+POOLINGS = ("cls", "mean")
+
+
 class TaskHead(nn.Module):
     """Dropout + linear on the pooled [CLS] output (sequence) or on every token's last hidden state
-    (token); a linear to start/end scores on every token (QA, which has no dropout in transformers)."""
+    (token); a linear to start/end scores on every token (QA, which has no dropout in transformers).
 
-    def __init__(self, config: BertConfig, task: str, labels: list[str], dropout: float | None = None):
+    A sequence head may read the mean of the last layer's token vectors instead (pooling="mean",
+    saved as config.json's "classifier_pooling"): ours, not transformers', whose class reads [CLS]."""
+
+    def __init__(self, config: BertConfig, task: str, labels: list[str], dropout: float | None = None,
+                 pooling: str = "cls"):
         super().__init__()
         if task not in ARCHITECTURES:
             raise ValueError(f"task must be one of {tuple(ARCHITECTURES)}, not {task!r}")
+        if pooling not in POOLINGS:
+            raise ValueError(f"pooling must be one of {POOLINGS}, not {pooling!r}")
         self.task = task
+        self.pooling = pooling if task == SEQUENCE else "cls"
         self.labels = list(QA_LABELS) if task == QA else list(labels)
         if len(self.labels) < 1:
             raise ValueError("a classification head needs at least one label")
@@ -49,7 +59,10 @@ class TaskHead(nn.Module):
     def linear(self) -> nn.Linear:
         return self.qa_outputs if self.task == QA else self.classifier
 
-    def forward(self, output: BertModelOutput) -> torch.Tensor:
+    def forward(self, output: BertModelOutput, attention_mask: torch.Tensor | None = None) -> torch.Tensor:
+        """attention_mask (B, T): needed by mean pooling only (None: every token counts)."""
+        if self.task == SEQUENCE and self.pooling == "mean":
+            return self.classifier(self.dropout(mean_pool(output.last_hidden_state, attention_mask)))
         if self.task == SEQUENCE:
             if output.pooler_output is None:
                 raise ValueError("a sequence-classification head reads the pooler output: the model has no pooler")
@@ -57,6 +70,14 @@ class TaskHead(nn.Module):
         if self.task == TOKEN:
             return self.classifier(self.dropout(output.last_hidden_state))   # (B, T, labels)
         return self.qa_outputs(output.last_hidden_state)                     # (B, T, 2): start, end
+
+
+def mean_pool(hidden: torch.Tensor, attention_mask: torch.Tensor | None) -> torch.Tensor:
+    """(B, H): the mean of the token vectors the mask keeps ([CLS] and [SEP] included)."""
+    if attention_mask is None:
+        return hidden.mean(1)
+    mask = attention_mask[..., None].to(hidden.dtype)
+    return (hidden * mask).sum(1) / mask.sum(1).clamp_min(1)
 
 
 def task_head_of(model: BertModel) -> TaskHead | None:
@@ -68,7 +89,7 @@ def attach_task_head(model: BertModel, head: TaskHead) -> BertModel:
     """Put `head` on `model` (replacing any other): a submodule, so .to(), .train() and the parameters
     include it. A sequence head reads the pooler: a model without one gets a new pooler, randomly
     initialised as transformers initialises the one it adds."""
-    if head.task == SEQUENCE and model.pooler is None:
+    if head.task == SEQUENCE and head.pooling == "cls" and model.pooler is None:
         model.pooler = BertPooler(model.config)
         model.pooler.apply(model._init_weights)
     model.task_head = head.to(device=model.device, dtype=next(model.parameters()).dtype)
@@ -76,9 +97,9 @@ def attach_task_head(model: BertModel, head: TaskHead) -> BertModel:
 
 
 def new_task_head(config: BertConfig, task: str, labels: list[str], *, seed: int,
-                  dropout: float | None = None) -> TaskHead:
+                  dropout: float | None = None, pooling: str = "cls") -> TaskHead:
     """A freshly initialised head (normal(0, initializer_range) weights, zero bias, as transformers)."""
-    head = TaskHead(config, task, labels, dropout)
+    head = TaskHead(config, task, labels, dropout, pooling)
     generator = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         head.linear.weight.copy_(torch.randn(head.linear.weight.shape, generator=generator)
@@ -117,7 +138,10 @@ def read_task_head(folder: Path, config: BertConfig, raw: dict[str, torch.Tensor
             or bias.shape != weight.shape[:1] or (task == QA and weight.shape[0] != 2):
         raise ValueError(f"{folder}: its {prefix}.weight/bias do not fit a {config.hidden_size}-wide model")
     dropout = config_json.get("classifier_dropout")
-    head = TaskHead(config, task, head_labels(config_json, weight.shape[0]), dropout)
+    pooling = config_json.get("classifier_pooling", "cls")
+    if pooling not in POOLINGS:
+        raise ValueError(f"{folder}: classifier_pooling {pooling!r} is not one of {POOLINGS}")
+    head = TaskHead(config, task, head_labels(config_json, weight.shape[0]), dropout, pooling)
     with torch.no_grad():
         head.linear.weight.copy_(weight)
         head.linear.bias.copy_(bias)
@@ -145,4 +169,6 @@ def checkpoint_config(model: BertModel) -> dict:
                   label2id={label: i for i, label in enumerate(head.labels)})
     if head.task == SEQUENCE:
         values["problem_type"] = "single_label_classification"
+        if head.pooling != "cls":  # read by our loader; transformers' class ignores it and reads [CLS]
+            values["classifier_pooling"] = head.pooling
     return values
