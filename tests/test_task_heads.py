@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 import torch
 import transformers
@@ -62,3 +63,47 @@ def test_token_head_read_from_architectures(tmp_path):
     assert json.loads((tmp_path / "config.json").read_text())["architectures"] == ["BertForTokenClassification"]
     model, _ = load_pretrained(tmp_path, device="cpu")
     assert task_head_of(model).task == TOKEN
+
+
+# ----------------------------------------------------------------- what the Task heads page shows
+
+def test_sequence_probabilities_are_transformers_softmax(tmp_path):
+    from app.task_outputs import sequence_probabilities
+
+    hf = task_checkpoint(tmp_path, SEQUENCE)
+    model, tokenizer = load_pretrained(tmp_path, device="cpu")
+    shown = sequence_probabilities(model, tokenizer, "The cat sat.", "A dog!")
+    with torch.no_grad():
+        theirs = hf(**tokenizer("The cat sat.", "A dog!", return_tensors="pt")).logits.softmax(-1)[0]
+    assert list(shown) == ["neg", "neutral", "pos"]
+    torch.testing.assert_close(torch.tensor(list(shown.values())), theirs, atol=1e-5, rtol=0)
+
+
+def test_word_labels_read_each_words_first_piece(tmp_path):
+    from app.task_outputs import word_labels
+
+    hf = task_checkpoint(tmp_path, TOKEN)
+    model, tokenizer = load_pretrained(tmp_path, device="cpu")
+    text = "The cats sat on mats"
+    labels = word_labels(model, tokenizer, text)
+    batch = tokenizer(text, return_tensors="pt")
+    with torch.no_grad():
+        theirs = hf(**batch).logits[0].argmax(-1)
+    first_pieces = [batch.word_ids().index(w) for w in range(5)]
+    assert [w.word for w in labels] == text.split()
+    assert [w.label for w in labels] == [["neg", "neutral", "pos"][int(theirs[i])] for i in first_pieces]
+
+
+def test_answer_is_the_best_span_inside_the_passage(tmp_path):
+    from app.task_outputs import MAX_ANSWER_PIECES, QA_EXAMPLE, answer
+
+    task_checkpoint(tmp_path, QA)
+    model, tokenizer = load_pretrained(tmp_path, device="cpu")
+    question, passage = QA_EXAMPLE
+    result = answer(model, tokenizer, question, passage)
+    i, j = result.span
+    assert result.in_passage[i] and result.in_passage[j] and 0 <= j - i < MAX_ANSWER_PIECES
+    assert abs(result.start.sum() - 1) < 1e-5 and result.start[~np.array(result.in_passage)].max() == 0
+    best = max(result.start[a] * result.end[b] for a in range(len(result.tokens)) for b in range(a, len(result.tokens))
+               if b - a < MAX_ANSWER_PIECES)
+    assert result.score == pytest.approx(best) and result.text and result.text in passage
