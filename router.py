@@ -26,5 +26,9 @@ pages = {
         st.Page("app/pages/syntax_sentence.py", title="Syntax in one sentence", icon=":material/account_tree:"),
         st.Page("app/pages/syntax_corpus.py", title="Syntactic heads on a treebank", icon=":material/table_chart:"),
     ],
+    "Fine-tuning": [
+        st.Page("app/pages/finetune.py", title="Fine-tune a classifier", icon=":material/model_training:"),
+        st.Page("app/pages/task_heads.py", title="Task heads", icon=":material/label:"),
+    ],
 }
 st.navigation(pages).run()

@@ -547,6 +547,13 @@ def attention_divergence(before: BertModel, after: BertModel, ids: list[list[int
     return total / max(tokens, 1)
 
 
+def head_attention(model: BertModel, ids: list[int], layer: int, head: int) -> np.ndarray:
+    """(T, T): one head's attention (0-based layer and head) for one encoded text."""
+    with torch.inference_mode():
+        out = model(torch.tensor([ids], device=model.device), output_attentions=True)
+    return out.attentions[layer][0, head].float().cpu().numpy()
+
+
 def _kl(p: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
     """KL(p‖q) over the last axis; 0·log 0 = 0 (padded keys have weight 0 in both)."""
     return torch.where(p > 0, p * (p.clamp_min(1e-12).log() - q.clamp_min(1e-12).log()), 0.0).sum(-1)

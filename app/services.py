@@ -239,3 +239,14 @@ def syntax_corpus(model_name: str, kind: str, digest: str, max_sentences: int, _
         result = syntax.probe(model, tokenizer, treebank, model_name=model_name, progress=progress)
     bar.empty()
     return result
+
+
+# Fine-tuning: the labelled set read once per file (its digest) and seed. Training itself runs in a
+# thread per session (finetune.TrainingJob) that waits for this server's job queue.
+
+@st.cache_data(max_entries=8, show_spinner="Reading the labelled set…")
+def labelled_data(digest: str, name: str, seed: int, _data: bytes):
+    """finetune.read_labelled of an uploaded CSV/TSV (or the shipped set); raises finetune.DataError."""
+    from . import finetune
+
+    return finetune.read_labelled(_data, name, seed=seed)
