@@ -2,7 +2,7 @@
 
     python -m app polysemy --data FILE.tsv [--model NAME_OR_PATH] --json OUT.json
     python -m app probe --conllu FILE [--model NAME_OR_PATH] [--max-sentences N] --json OUT.json
-    python -m app finetune --data FILE [--task sequence] [--approach all|top:N|head] [--epochs E] [--seed S]
+    python -m app finetune --data FILE [--task sequence|token] [--approach all|top:N|head] [--epochs E] [--seed S]
                            [--model NAME_OR_PATH] --out DIR --json OUT.json
 
 Exit status: 0 when the JSON is written; 2, with a one-line message, for arguments that cannot be
@@ -144,11 +144,10 @@ def run_probe(args) -> int:
 def run_finetune(args) -> int:
     from . import finetune
 
-    if args.task != "sequence":
-        raise Unusable(f"--task {args.task}: only sequence classification can be fine-tuned here so far")
     path = Path(args.data)
+    read = finetune.read_labelled if args.task == "sequence" else finetune.read_tagged
     try:
-        data = finetune.read_labelled(read_input(path), path.name, seed=args.seed)
+        data = read(read_input(path), path.name, seed=args.seed)
     except finetune.DataError as err:
         raise Unusable(f"{path}: {err}") from err
     for notice in data.notices:
@@ -199,9 +198,11 @@ def parser() -> argparse.ArgumentParser:
     probe.set_defaults(run=run_probe)
 
     tune = commands.add_parser("finetune", help="fine-tune a classifier on a labelled CSV/TSV; save the checkpoint")
-    tune.add_argument("--data", required=True, help="CSV/TSV with columns text, label and optionally split "
-                                                    "(train/dev/test; without it a seeded 80/10/10 split)")
-    tune.add_argument("--task", choices=["sequence", "token"], default="sequence", help="a label per text")
+    tune.add_argument("--data", required=True, help="sequence: CSV/TSV with columns text, label and optionally "
+                                                    "split (train/dev/test; without it a seeded 80/10/10 split); "
+                                                    "token: CoNLL-U, UPOS tags (split 80/10/10 by sentence)")
+    tune.add_argument("--task", choices=["sequence", "token"], default="sequence",
+                      help="a label per text (sequence) or a UPOS tag per word (token)")
     tune.add_argument("--approach", default="all", help="all, top:N (the top N layers, the rest frozen) or head")
     tune.add_argument("--epochs", type=positive_int, default=3, help="at most this many (early stopping on dev)")
     tune.add_argument("--seed", type=int, default=0, help="seeds the split, the head, dropout and the batch order")

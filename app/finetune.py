@@ -35,6 +35,7 @@ from safetensors.torch import save_file
 from bert_core import BertModel, task_head_of
 from bert_core.task_heads import (
     SEQUENCE,
+    TOKEN,
     attach_task_head,
     checkpoint_config,
     checkpoint_state,
@@ -43,12 +44,13 @@ from bert_core.task_heads import (
 )
 
 from . import inputs
-from .batching import padded_inputs
+from .batching import pad_rows, padded_inputs
 from .inputs import Notice
 
 log = logging.getLogger(__name__)
 
 SPAM_DATA = Path(__file__).resolve().parents[1] / "data" / "spam" / "messages.csv"
+UPOS_DATA = Path(__file__).resolve().parents[1] / "data" / "upos" / "ewt_sample.conllu"
 SPLITS = ("train", "dev", "test")
 MAX_ROWS = 10_000       # rows of an upload that are used; the rest are left out, with a message
 MAX_CLASSES = 20        # more distinct labels than this is not a classification set we can show
@@ -146,6 +148,81 @@ def read_labelled(data: bytes, name: str = "data.csv", *, seed: int = 0, max_row
     return LabelledData(texts, labels, seeded_split(len(texts), seed), names, notices, split_given=False)
 
 
+@dataclass(frozen=True)
+class TaggedData:
+    """Sentences with a tag per word (UPOS from a CoNLL-U file), for token classification."""
+    sentences: list[list[str]]
+    tags: list[list[int]]        # indices into label_names
+    splits: list[str]
+    label_names: list[str]
+    notices: list[Notice] = field(default_factory=list)
+    split_given: bool = False
+
+    @property
+    def texts(self) -> list[str]:
+        return [" ".join(words) for words in self.sentences]
+
+    def part(self, split: str) -> tuple[list[list[str]], list[list[int]]]:
+        rows = [i for i, s in enumerate(self.splits) if s == split]
+        return [self.sentences[i] for i in rows], [self.tags[i] for i in rows]
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        table = {s: {"sentences": 0, "words": 0} for s in SPLITS}
+        for words, split in zip(self.sentences, self.splits, strict=True):
+            table[split]["sentences"] += 1
+            table[split]["words"] += len(words)
+        return table
+
+
+def read_tagged(data: bytes, name: str = "data.conllu", *, seed: int = 0, max_sentences: int = MAX_ROWS) -> TaggedData:
+    """Words and UPOS tags (column 4) of a CoNLL-U file; multiword-token ranges (1-2) and empty nodes
+    (1.1) are not words. A sentence with a malformed line or a missing tag is skipped and counted.
+    Split seeded 80/10/10 by sentence. DataError when nothing usable is left."""
+    text, notices = inputs.decode_upload(name, data)
+    if text is None:
+        raise DataError(notices[0].text)
+    sentences, tags, skipped, notices = [], [], 0, []
+    words, upos, bad = [], [], False
+    for line in [*text.splitlines(), ""]:
+        line = line.rstrip("\r")
+        if not line.strip():
+            if words and not bad:
+                sentences.append(words)
+                tags.append(upos)
+            skipped += bool(words) and bad
+            words, upos, bad = [], [], False
+            continue
+        if line.startswith("#"):
+            continue
+        fields = line.split("\t")
+        if len(fields) != 10:
+            bad = True
+            continue
+        if not fields[0].isdigit():  # 1-2 (a multiword token) or 1.1 (an empty node)
+            continue
+        if fields[3] in ("", "_"):
+            bad = True
+        words.append(fields[1])
+        upos.append(fields[3])
+    if skipped:
+        notices.append(Notice("warning", f"{skipped:,} sentence{'s' if skipped > 1 else ''} with a malformed line "
+                                         "or no UPOS tag: left out."))
+    if len(sentences) > max_sentences:
+        notices.append(Notice("warning", f"{len(sentences):,} sentences: only the first {max_sentences:,} are used."))
+        sentences, tags = sentences[:max_sentences], tags[:max_sentences]
+    if not sentences:
+        raise DataError(f"{inputs.escape_markdown(name)} has no CoNLL-U sentence with UPOS tags (10 tab-separated "
+                        "columns per word, a blank line after each sentence).")
+    names = sorted({tag for sentence in tags for tag in sentence})
+    if len(names) < 2:
+        raise DataError("Every word has the same tag: a tagger needs at least two tags to tell apart.")
+    if len(names) > MAX_CLASSES * 3:
+        raise DataError(f"{len(names):,} different tags: is column 4 (UPOS) filled with something else?")
+    index = {tag: i for i, tag in enumerate(names)}
+    return TaggedData(sentences, [[index[t] for t in sentence] for sentence in tags],
+                      seeded_split(len(sentences), seed), names, notices)
+
+
 def seeded_split(n: int, seed: int) -> list[str]:
     """train/dev/test for n rows: a shuffle with `seed`, then 80/10/10 (dev and test at least 1 row each)."""
     order = list(range(n))
@@ -216,16 +293,19 @@ def set_trainable(model: BertModel, approach: str) -> tuple[int, int]:
 
     all: everything. top:N: the top N encoder layers, the pooler and the head (embeddings and the
     layers below frozen). head: the head only (and a pooler the head needed and the checkpoint lacked,
-    which is new and random, so it must learn)."""
+    which is new and random, so it must learn). A pooler the head does not read (token tags, mean
+    pooling) is never trained: nothing would reach it."""
     kind = approach.split(":")[0]
     layers = model.config.num_hidden_layers
     top = int(approach.split(":")[1]) if kind == "top" else 0
     new_pooler = getattr(model, "new_pooler", False)
+    head = task_head_of(model)
+    reads_pooler = head is not None and head.task == SEQUENCE and head.pooling == "cls"
     for name, parameter in model.named_parameters():
-        if kind == "all" or name.startswith("task_head."):
+        if name.startswith("pooler."):
+            trained = reads_pooler and (kind in ("all", "top") or new_pooler)
+        elif kind == "all" or name.startswith("task_head."):
             trained = True
-        elif name.startswith("pooler."):
-            trained = kind == "top" or new_pooler
         elif name.startswith("encoder.layer."):
             trained = kind == "top" and int(name.split(".")[2]) >= layers - top
         else:
@@ -235,12 +315,13 @@ def set_trainable(model: BertModel, approach: str) -> tuple[int, int]:
     return sum(p.numel() for p in params if p.requires_grad), sum(p.numel() for p in params)
 
 
-def with_new_head(base: BertModel, labels: list[str], settings: Settings) -> BertModel:
-    """A copy of `base` (never `base` itself) with a new sequence-classification head, on base's device."""
+def with_new_head(base: BertModel, labels: list[str], settings: Settings, task: str = SEQUENCE) -> BertModel:
+    """A copy of `base` (never `base` itself) with a new classification head (sequence or token), on
+    base's device."""
     model = copy.deepcopy(base)
     had_pooler = model.pooler is not None
     torch.manual_seed(settings.seed)  # a pooler the checkpoint lacks is drawn from this
-    attach_task_head(model, new_task_head(model.config, SEQUENCE, labels, seed=settings.seed,
+    attach_task_head(model, new_task_head(model.config, task, labels, seed=settings.seed,
                                           dropout=settings.dropout, pooling=settings.pooling))
     model.new_pooler = had_pooler != (model.pooler is not None)
     return model
@@ -251,7 +332,11 @@ def with_new_head(base: BertModel, labels: list[str], settings: Settings) -> Ber
 @dataclass(frozen=True)
 class Encoded:
     ids: list[list[int]]
-    truncated: int          # texts cut to max_length pieces
+    truncated: int                            # texts cut to max_length pieces
+    targets: list[list[int]] | None = None    # token task: the tag per piece, IGNORE where none is learnt
+
+
+IGNORE = -100  # a piece whose tag is not learnt (all but a word's first piece, [CLS], [SEP])
 
 
 def encode_texts(tokenizer, texts: list[str], max_length: int) -> Encoded:
@@ -263,6 +348,24 @@ def encode_texts(tokenizer, texts: list[str], max_length: int) -> Encoded:
             encoding = encoding[:max_length - 1] + encoding[-1:]
         ids.append(encoding)
     return Encoded(ids, truncated)
+
+
+def encode_tagged(tokenizer, sentences: list[list[str]], tags: list[list[int]], max_length: int) -> Encoded:
+    """Words to pieces; each word's tag on its first piece (as transformers' token-classification
+    examples), IGNORE elsewhere. Cut to max_length pieces as encode_texts does."""
+    batch = tokenizer(sentences, is_split_into_words=True)
+    ids, targets, truncated = [], [], 0
+    for i, (encoding, sentence_tags) in enumerate(zip(batch["input_ids"], tags, strict=True)):
+        target, previous = [], None
+        for word in batch.word_ids(i):
+            target.append(IGNORE if word is None or word == previous else sentence_tags[word])
+            previous = word
+        if len(encoding) > max_length:
+            truncated += 1
+            encoding, target = encoding[:max_length - 1] + encoding[-1:], target[:max_length - 1] + [IGNORE]
+        ids.append(encoding)
+        targets.append(target)
+    return Encoded(ids, truncated, targets)
 
 
 def length_batches(ids: list[list[int]], batch_size: int, rng: random.Random) -> list[list[int]]:
@@ -285,21 +388,28 @@ def _batch(model: BertModel, ids: list[list[int]], rows: list[int]):
     return {"input_ids": input_ids, "attention_mask": mask, "token_type_ids": types}
 
 
-def predict(model: BertModel, ids: list[list[int]], batch_size: int = 64) -> np.ndarray:
-    """(N, labels) softmax probabilities of the model's sequence head, in eval mode (no dropout)."""
+def predict(model: BertModel, encoded: Encoded, batch_size: int = 64) -> np.ndarray:
+    """Softmax probabilities of the model's head, in eval mode (no dropout): (N, labels) for a sequence
+    head; for a token head (W, labels), one row per tagged piece (each word's first), in order."""
     head = task_head_of(model)
+    ids = encoded.ids
     was_training = model.training
     model.eval()
-    out = np.zeros((len(ids), len(head.labels)), dtype=np.float32)
+    per_text = [None] * len(ids)
     order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
     with torch.inference_mode():
         for start in range(0, len(order), batch_size):
             rows = order[start:start + batch_size]
             batch = _batch(model, ids, rows)
-            logits = head(model(**batch), batch["attention_mask"])
-            out[rows] = logits.float().softmax(-1).cpu().numpy()
+            probabilities = head(model(**batch), batch["attention_mask"]).float().softmax(-1).cpu().numpy()
+            for b, i in enumerate(rows):
+                if head.task == SEQUENCE:
+                    per_text[i] = probabilities[b][None]
+                else:
+                    tagged = np.array([t != IGNORE for t in encoded.targets[i]])
+                    per_text[i] = probabilities[b, :len(tagged)][tagged]
     model.train(was_training)
-    return out
+    return np.concatenate(per_text) if per_text else np.zeros((0, len(head.labels)), dtype=np.float32)
 
 
 @dataclass(frozen=True)
@@ -310,14 +420,20 @@ class Evaluation:
     predictions: np.ndarray      # (N,)
 
 
-def evaluate(model: BertModel, ids: list[list[int]], labels: list[int]) -> Evaluation:
-    probabilities = predict(model, ids)
+def evaluate(model: BertModel, encoded: Encoded, labels: list[int]) -> Evaluation:
+    """labels: one per text (sequence) or per tagged word, in order (token: gold_tags(encoded))."""
+    probabilities = predict(model, encoded)
     predictions = probabilities.argmax(1)
     k = probabilities.shape[1]
     confusion = np.zeros((k, k), dtype=int)
     np.add.at(confusion, (np.asarray(labels, dtype=int), predictions), 1)
     accuracy = float((predictions == np.asarray(labels)).mean()) if labels else float("nan")
     return Evaluation(accuracy, confusion, probabilities, predictions)
+
+
+def gold_tags(encoded: Encoded) -> list[int]:
+    """The tags of the tagged pieces, in order: the word-level gold labels of a token task."""
+    return [t for target in encoded.targets for t in target if t != IGNORE]
 
 
 # --------------------------------------------------------------------------------------------- training
@@ -347,7 +463,7 @@ class FineTuneResult:
     best_epoch: int                  # the epoch whose weights were kept (0: none completed)
     dev: Evaluation
     test: Evaluation
-    test_texts: list[str]
+    test_texts: list[str]            # token task: the test words, one per label
     test_labels: list[int]
     seconds: float
     stopped: bool                    # the stop flag ended the training early
@@ -384,7 +500,7 @@ def _optimizer(model: BertModel, settings: Settings) -> torch.optim.AdamW:
                               {"params": no_decay, "weight_decay": 0.0}], lr=settings.lr)
 
 
-def fine_tune(base: BertModel, tokenizer, data: LabelledData, settings: Settings = Settings(), *,
+def fine_tune(base: BertModel, tokenizer, data: LabelledData | TaggedData, settings: Settings = Settings(), *,
               progress: Progress | None = None, should_stop: Callable[[], bool] | None = None) -> FineTuneResult:
     """Fine-tune a copy of `base` on data's train split; choose the epoch by dev accuracy; measure on test.
 
@@ -396,16 +512,23 @@ def fine_tune(base: BertModel, tokenizer, data: LabelledData, settings: Settings
     random.seed(settings.seed)
     torch.manual_seed(settings.seed)
     rng = random.Random(settings.seed)
-    model = with_new_head(base, data.label_names, settings)
+    task = TOKEN if isinstance(data, TaggedData) else SEQUENCE
+    model = with_new_head(base, data.label_names, settings, task)
     approach = settings.approach
     trained, total = set_trainable(model, approach)
     max_length = min(settings.max_length or base.config.max_position_embeddings, base.config.max_position_embeddings)
     (train_texts, train_labels), (dev_texts, dev_labels), (test_texts, test_labels) = (data.part(s) for s in SPLITS)
     if not train_texts or not dev_texts:
         raise DataError("Training needs rows in the train and dev splits.")
-    train, dev, test = (encode_texts(tokenizer, t, max_length) for t in (train_texts, dev_texts, test_texts))
+    if task == SEQUENCE:
+        train, dev, test = (encode_texts(tokenizer, t, max_length) for t in (train_texts, dev_texts, test_texts))
+        targets = torch.tensor(train_labels, device=model.device)
+    else:
+        train, dev, test = (encode_tagged(tokenizer, t, tags, max_length) for t, tags in
+                            ((train_texts, train_labels), (dev_texts, dev_labels), (test_texts, test_labels)))
+        dev_labels, test_labels = gold_tags(dev), gold_tags(test)
+        test_texts = [word for sentence in test_texts for word in sentence][:len(test_labels)]
     truncated = train.truncated + dev.truncated + test.truncated
-    targets = torch.tensor(train_labels, device=model.device)
     optimizer = _optimizer(model, settings)
     steps_per_epoch = math.ceil(len(train_texts) / settings.batch_size)
     total_steps = steps_per_epoch * settings.epochs
@@ -424,8 +547,12 @@ def fine_tune(base: BertModel, tokenizer, data: LabelledData, settings: Settings
                 stopped = True
                 break
             batch = _batch(model, train.ids, rows)
-            logits = model.task_head(model(**batch), batch["attention_mask"])
-            loss = F.cross_entropy(logits.float(), targets[rows])
+            logits = model.task_head(model(**batch), batch["attention_mask"]).float()
+            if task == SEQUENCE:
+                loss = F.cross_entropy(logits, targets[rows])
+            else:  # (B, T, labels) against (B, T) tags, padding and unlearnt pieces ignored
+                tags = pad_rows([train.targets[i] for i in rows], IGNORE).to(model.device)
+                loss = F.cross_entropy(logits.flatten(0, 1), tags.flatten(), ignore_index=IGNORE)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], 1.0)
@@ -438,7 +565,7 @@ def fine_tune(base: BertModel, tokenizer, data: LabelledData, settings: Settings
                 progress(Step(epoch, step, total_steps, losses[-1], scheduler.get_last_lr()[0]))
         if not losses:  # stopped before this epoch's first step: nothing new to evaluate
             break
-        evaluation = evaluate(model, dev.ids, dev_labels)
+        evaluation = evaluate(model, dev, dev_labels)
         history.append({"epoch": epoch, "train_loss": float(np.mean(losses)), "dev_accuracy": evaluation.accuracy,
                         "partial": stopped})
         if evaluation.accuracy > best_accuracy:
@@ -452,11 +579,12 @@ def fine_tune(base: BertModel, tokenizer, data: LabelledData, settings: Settings
     if best_state is not None:
         model.load_state_dict(best_state, strict=False)
     model.eval()
-    dev_result = evaluate(model, dev.ids, dev_labels)
-    test_result = evaluate(model, test.ids, test_labels)
+    dev_result = evaluate(model, dev, dev_labels)
+    test_result = evaluate(model, test, test_labels)
     notices = []
     if truncated:
-        notices.append(f"{truncated:,} text{'s were' if truncated > 1 else ' was'} longer than {max_length} word "
+        unit = "sentence" if task == TOKEN else "text"
+        notices.append(f"{truncated:,} {unit}{'s were' if truncated > 1 else ' was'} longer than {max_length} word "
                        f"pieces and {'were' if truncated > 1 else 'was'} cut to its first {max_length}.")
     if best_epoch and best_epoch < len(history):
         notices.append(f"Kept the weights after epoch {best_epoch}, the best on the dev split.")

@@ -42,10 +42,25 @@ def test_finetune_writes_the_json_and_a_checkpoint_transformers_loads(tmp_path, 
     assert loaded.config.id2label == {0: "cat", 1: "dog"}
 
 
+def test_finetune_token_task_on_conllu(tmp_path, checkpoint):
+    from tests.test_finetune import CONLLU
+
+    data = tmp_path / "t.conllu"
+    data.write_text(CONLLU * 10, encoding="utf-8")
+    out, report = tmp_path / "ck", tmp_path / "o.json"
+    assert main(["finetune", "--data", str(data), "--task", "token", "--approach", "head", "--epochs", "1",
+                 "--model", str(checkpoint), "--out", str(out), "--json", str(report)]) == 0
+    result = json.loads(report.read_text())
+    assert set(result) == KEYS and result["task"] == "token" and result["labels"] == ["AUX", "DET", "NOUN", "PART"]
+    assert result["trained_parameters"] == (32 + 1) * 4
+    loaded = transformers.AutoModelForTokenClassification.from_pretrained(out)
+    assert loaded.config.architectures == ["BertForTokenClassification"]
+
+
 @pytest.mark.parametrize("rows, args, message", [
     ([("a cat", "cat")] * 5, [], "at least two classes"),
     (toy_rows(30), ["--approach", "top:9"], "top:N with N from 1 to 2"),
-    (toy_rows(30), ["--task", "token"], "only sequence classification"),
+    (toy_rows(30), ["--task", "token"], "no CoNLL-U sentence with UPOS tags"),
 ])
 def test_unusable_input_exits_2_with_one_line(tmp_path, caplog, checkpoint, rows, args, message):
     data = tmp_path / "d.csv"

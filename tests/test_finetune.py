@@ -227,3 +227,65 @@ def test_parse_approach():
     for bad in ("top:0", "top:7", "some", "top:x"):
         with pytest.raises(ValueError):
             ft.parse_approach(bad, 6)
+
+
+# ------------------------------------------------------------------------------ token classification (UPOS)
+
+CONLLU = """# sent_id = a
+1-2\tdon't\t_\t_\t_\t_\t_\t_\t_\t_
+1\tdo\tdo\tAUX\t_\t_\t0\troot\t_\t_
+2\tn't\tnot\tPART\t_\t_\t1\tadvmod\t_\t_
+3\tcats\tcat\tNOUN\t_\t_\t1\tobj\t_\t_
+3.1\tx\tx\tX\t_\t_\t_\t_\t_\t_
+
+# sent_id = b (no UPOS on a word: skipped)
+1\tthe\tthe\t_\t_\t_\t0\troot\t_\t_
+
+1\tthe\tthe\tDET\t_\t_\t2\tdet\t_\t_
+2\tmat\tmat\tNOUN\t_\t_\t0\troot\t_\t_
+"""
+
+
+def test_read_tagged_keeps_words_and_upos_and_skips_what_is_not_a_word():
+    data = ft.read_tagged(CONLLU.encode(), "t.conllu")
+    assert data.sentences == [["do", "n't", "cats"], ["the", "mat"]]
+    assert [[data.label_names[t] for t in s] for s in data.tags] == [["AUX", "PART", "NOUN"], ["DET", "NOUN"]]
+    assert "1 sentence with a malformed line or no UPOS tag" in data.notices[0].text
+
+
+def test_shipped_upos_sample():
+    data = ft.read_tagged(ft.UPOS_DATA.read_bytes(), ft.UPOS_DATA.name)
+    assert len(data.sentences) == 400 and not data.notices
+    assert {"NOUN", "VERB", "DET", "PUNCT", "ADP"} <= set(data.label_names) and len(data.label_names) <= 18
+    assert [data.splits.count(s) for s in ft.SPLITS] == [320, 40, 40]
+
+
+def test_encode_tagged_labels_each_words_first_piece(tiny):
+    _, tokenizer, _ = tiny
+    encoded = ft.encode_tagged(tokenizer, [["the", "cats", "sat"]], [[0, 1, 2]], 512)
+    pieces = tokenizer.convert_ids_to_tokens(encoded.ids[0])
+    assert pieces == ["[CLS]", "the", "cat", "##s", "sat", "[SEP]"]
+    assert encoded.targets[0] == [ft.IGNORE, 0, 1, ft.IGNORE, 2, ft.IGNORE]
+
+
+@pytest.fixture(scope="module")
+def tagged():
+    data = ft.read_tagged(ft.UPOS_DATA.read_bytes(), ft.UPOS_DATA.name)
+    keep = 100  # fast: the first 100 sentences
+    return ft.TaggedData(data.sentences[:keep], data.tags[:keep], data.splits[:keep], data.label_names)
+
+
+def test_token_tagger_learns_and_trains_what_it_claims(tiny, tagged):
+    model, tokenizer, _ = tiny
+    result = ft.fine_tune(model, tokenizer, tagged, ft.Settings(epochs=3, learning_rate=1e-2, batch_size=8, patience=3))
+    test_tags = [t for sentence in tagged.part("test")[1] for t in sentence]
+    majority = max(np.bincount(test_tags)) / len(test_tags)
+    assert result.history[-1]["train_loss"] < 0.9 * result.history[0]["train_loss"]
+    assert result.test.accuracy > majority and result.test.confusion.sum() == len(test_tags)
+    assert len(result.test_texts) == len(test_tags) == len(result.test.predictions)
+    assert task_head_of(result.model).task == "token"
+    changed = sum(int((p != dict(model.named_parameters()).get(n, torch.zeros(0))).sum())
+                  for n, p in result.model.named_parameters() if not n.startswith("task_head."))
+    head = result.model.task_head.classifier
+    assert changed + head.weight.numel() + head.bias.numel() == result.trained_parameters
+    assert not any(p.requires_grad for p in result.model.parameters())
