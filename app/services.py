@@ -246,7 +246,9 @@ def syntax_corpus(model_name: str, kind: str, digest: str, max_sentences: int, _
 
 @st.cache_data(max_entries=8, show_spinner="Reading the labelled set…")
 def labelled_data(digest: str, name: str, seed: int, _data: bytes):
-    """finetune.read_labelled of an uploaded CSV/TSV (or the shipped set); raises finetune.DataError."""
+    """finetune.read_labelled of a CSV/TSV, or finetune.read_tagged of a CoNLL-U file (a name ending in
+    .conllu), uploaded or shipped; raises finetune.DataError."""
     from . import finetune
 
-    return finetune.read_labelled(_data, name, seed=seed)
+    read = finetune.read_tagged if name.lower().endswith(".conllu") else finetune.read_labelled
+    return read(_data, name, seed=seed)

@@ -77,6 +77,20 @@ def test_fine_tune_page_trains_compares_and_opens_the_result(tiny):
     assert "sequence classification" in text(at) and "Label probabilities" in at.get("plotly_chart")[0].proto.spec
 
 
+def test_fine_tune_page_tags_words_on_the_upos_sample(tiny):
+    at = open_page(FINETUNE, str(tiny))
+    at.radio(key="data").set_value("UPOS tags (shipped)").run()
+    counts = at.dataframe[0].value
+    assert counts["sentences"].tolist() == [320, 40, 40]
+    at = train(at, approach="head", epochs=1)
+    result = at.session_state["ft_runs"][-1]["result"]
+    assert result.trained_parameters == (32 + 1) * len(result.labels)
+    assert at.dataframe[1].value["task"].tolist() == ["token"]
+    per_tag = next(d.value for d in at.dataframe if "tag" in d.value.columns)
+    assert per_tag["test words"].sum() == len(result.test_labels)
+    assert "Predicted tags drawn on a test sentence" in text(at)
+
+
 def test_task_heads_page_shows_each_kind_of_head(tmp_path):
     for task, expected in ((SEQUENCE, "Label probabilities"), (TOKEN, "label the head gives"), (QA, "Answer:")):
         folder = tmp_path / task

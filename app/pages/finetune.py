@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from app import finetune, inputs, jobs, services, url_state
+from app import finetune, inputs, jobs, services, task_outputs, url_state
 from app.vectors import project
 from components.attention_heatmap import render_attention_heatmap
 from components.head_grid import head_grid
@@ -51,7 +51,8 @@ def finished_job() -> None:
         return
     runs.append({"id": uuid.uuid4().hex[:8], "number": len(runs) + 1, "model_name": job.model_name,
                  "data_name": job.data_name, "base": job.base, "result": job.result, "inside": {},
-                 "dev_texts": job.dev_texts})
+                 "dev_texts": job.dev_texts, "task": "token" if job.token_task else "sequence",
+                 "test_sentences": job.test_sentences})
     st.session_state["ft_run"] = runs[-1]["number"]  # show the new run
     for old in runs[:-MAX_KEPT_MODELS]:  # free the memory of older fine-tuned copies
         if old["result"] is not None:
@@ -61,26 +62,43 @@ def finished_job() -> None:
 
 finished_job()
 
+
+def drawn_tag(word: task_outputs.WordLabel, gold: str) -> str:
+    shown = f"{inputs.escape_markdown(word.word)} "
+    if word.label == gold:
+        return shown + inputs.inline_code(word.label)
+    return shown + f":red[{inputs.escape_markdown(word.label)}] ({inputs.escape_markdown(gold)})"
+
 # ------------------------------------------------------------------------------------------------ data
 st.subheader("1. Data")
-source = st.radio("Labelled texts", ["Spam or not (shipped)", "Upload a file"], horizontal=True, key="data",
-                  bind="query-params")
+SHIPPED = {"Spam or not (shipped)": finetune.SPAM_DATA, "UPOS tags (shipped)": finetune.UPOS_DATA}
+source = st.radio("Labelled texts", [*SHIPPED, "Upload a file"], horizontal=True, key="data", bind="query-params",
+                  help="Spam or not: a label per text (sequence classification). UPOS tags: a part-of-speech "
+                       "tag per word (token classification).")
 seed = st.number_input("Seed (split, head, dropout, batch order)", 0, 1_000_000, 0, key="seed", bind="query-params")
 if source == "Upload a file":
     st.caption("A CSV or TSV with a `text` column and a `label` column, and optionally `split` (train, dev, "
-               "test); without it the rows are shuffled with the seed and split 80/10/10. An uploaded file "
-               "cannot travel in a link.")
-    upload = st.file_uploader("Labelled texts (.csv, .tsv)", type=["csv", "tsv"], key="ft_upload")
+               "test); without it the rows are shuffled with the seed and split 80/10/10. Or a CoNLL-U file: "
+               "a UPOS tag per word, sentences split 80/10/10 with the seed. An uploaded file cannot travel "
+               "in a link.")
+    upload = st.file_uploader("Labelled texts (.csv, .tsv) or tagged sentences (.conllu)",
+                              type=["csv", "tsv", "conllu"], key="ft_upload")
     if upload is None:
         st.info("Upload a file, or use the shipped spam / not-spam messages.")
         st.stop()
     data_name, raw = upload.name, upload.getvalue()
     digest = services.upload_digest(upload)
-else:
+elif SHIPPED[source] == finetune.SPAM_DATA:
     data_name, raw = finetune.SPAM_DATA.name, finetune.SPAM_DATA.read_bytes()
     digest = "shipped:" + hashlib.sha256(raw).hexdigest()
     st.caption(f"{inputs.escape_markdown(data_name)}: short messages written for this project (Apache-2.0, "
                "data/spam/LICENSE), labelled spam or ham (not spam), with their own train/dev/test split.")
+else:
+    data_name, raw = finetune.UPOS_DATA.name, finetune.UPOS_DATA.read_bytes()
+    digest = "shipped:" + hashlib.sha256(raw).hexdigest()
+    st.caption(f"{inputs.escape_markdown(data_name)}: 400 sentences of the UD English Web Treebank's training "
+               "split with their UPOS tags (CC BY-SA 4.0, data/upos/LICENSE). Each word's tag is learnt and "
+               "scored on its first word piece.")
 try:
     data = services.labelled_data(digest, data_name, int(seed), raw)
 except finetune.DataError as err:
@@ -88,8 +106,10 @@ except finetune.DataError as err:
     st.stop()
 for notice in data.notices:
     getattr(st, notice.level)(notice.text)
+token_task = isinstance(data, finetune.TaggedData)
 counts = pd.DataFrame(data.counts()).T
-counts["all"] = counts.sum(axis=1)
+if not token_task:
+    counts["all"] = counts.sum(axis=1)
 st.dataframe(counts, width="content")
 if not data.split_given:
     st.caption("No `split` column: a seeded 80/10/10 split.")
@@ -103,7 +123,8 @@ top = left.slider("N (top layers trained)", 1, L, min(2, L), key="top", bind="qu
                   disabled=kind != "top")
 epochs = middle.slider("Epochs (at most)", 1, 10, 3, key="epochs", bind="query-params")
 pooling = middle.radio("Sentence vector for the head", ["cls", "mean"], horizontal=True, key="pool",
-                       bind="query-params", format_func={"cls": "[CLS] (pooler)", "mean": "mean of tokens"}.get,
+                       bind="query-params", disabled=token_task,
+                       format_func={"cls": "[CLS] (pooler)", "mean": "mean of tokens"}.get,
                        help="[CLS]: the pooler's output, as transformers' BertForSequenceClassification (the "
                             "saved checkpoint gives the same scores there). Mean: the mean of the last layer's "
                             "token vectors, what all-MiniLM-L6-v2 was trained to give; transformers' class "
@@ -125,7 +146,9 @@ if job is None and st.button("Train", type="primary", icon=":material/model_trai
         st.error(str(refused))
         st.stop()
     job = finetune.TrainingJob(model, tokenizer, data, settings, wait_turn=server_queue().turn)
-    job.model_name, job.data_name, job.base, job.dev_texts = selection.model_name, data_name, model, data.part("dev")[0]
+    job.model_name, job.data_name, job.base = selection.model_name, data_name, model
+    job.dev_texts, job.token_task = [data.texts[i] for i, s in enumerate(data.splits) if s == "dev"], token_task
+    job.test_sentences = data.part("test") if token_task else ([], [])
     st.session_state["ft_job"] = job
 
 
@@ -163,6 +186,7 @@ table = []
 for run in runs:
     summary = run["result"].summary() if run["result"] is not None else run["summary"]
     table.append({"run": run["number"], "model": run["model_name"], "data": run["data_name"],
+                  "task": run["task"],
                   "approach": summary["approach"], "trained parameters": summary["trained_parameters"],
                   "of": summary["total_parameters"],
                   "trained %": 100 * summary["trained_parameters"] / summary["total_parameters"],
@@ -179,14 +203,17 @@ number = st.selectbox("Look at run", list(kept), key="ft_run", help=f"The last {
                                             f"test accuracy {kept[n]['result'].test.accuracy:.3f}")
 run = kept[number]
 result: finetune.FineTuneResult = run["result"]
+token_run = run["task"] == "token"
+unit = "word" if token_run else "text"
 for note in result.notices + (["Stopped early: the weights are the best of what was trained."] if result.stopped
                               else []):
     st.info(note)
+majority = np.bincount(result.test_labels).max() / max(len(result.test_labels), 1)
 st.markdown(f"**{result.trained_parameters:,}** of {result.total_parameters:,} parameters trained "
             f"({100 * result.trained_parameters / result.total_parameters:.2f} %), {result.epochs_run} epoch(s) in "
             f"{result.seconds:.0f} s; kept epoch {result.best_epoch}; dev accuracy **{result.dev.accuracy:.3f}**, "
-            f"test accuracy **{result.test.accuracy:.3f}** ({len(result.test_labels)} test texts; the majority "
-            f"class alone would score {np.bincount(result.test_labels).max() / max(len(result.test_labels), 1):.3f}).")
+            f"test accuracy **{result.test.accuracy:.3f}** ({len(result.test_labels)} test {unit}s; the majority "
+            f"{'tag' if token_run else 'class'} alone would score {majority:.3f}).")
 training_curves(steps=result.steps, history=result.history, key=f"ft_curves_{run['id']}")
 
 labels = result.labels
@@ -195,14 +222,27 @@ with left:
     matrix_heatmap(values=result.test.confusion, rows=labels, columns=labels, colorscale="Blues", zmid=None,
                    title="Confusion matrix on test (rows: true label, columns: predicted)", key=f"ft_cm_{run['id']}",
                    height=160 + 60 * len(labels))
-predictions = pd.DataFrame({"text": result.test_texts, "true": [labels[i] for i in result.test_labels],
+predictions = pd.DataFrame({unit: result.test_texts, "true": [labels[i] for i in result.test_labels],
                             "predicted": [labels[i] for i in result.test.predictions]})
 for index, label in enumerate(labels):
     predictions[f"P({label})"] = result.test.probabilities[:, index]
 wrong = predictions[predictions["true"] != predictions["predicted"]]
 with right:
-    st.markdown(f"**Misclassified test texts: {len(wrong)}**")
+    st.markdown(f"**Misclassified test {unit}s: {len(wrong)}**")
     st.dataframe(wrong, hide_index=True, height=260)
+    if token_run:  # accuracy per tag: the confusion matrix's diagonal over its rows
+        totals = result.test.confusion.sum(1)
+        st.dataframe(pd.DataFrame({"tag": labels, "test words": totals,
+                                   "accuracy": np.diag(result.test.confusion) / np.maximum(totals, 1)}),
+                     hide_index=True, column_config={"accuracy": st.column_config.NumberColumn(format="%.3f")})
+if token_run:
+    st.markdown("**Predicted tags drawn on a test sentence** (a wrong tag in red, the gold tag after it):")
+    sentences, gold = run["test_sentences"]
+    if sentences:
+        pick = st.selectbox("Test sentence", range(len(sentences)), format_func=lambda i: " ".join(sentences[i])[:80],
+                            key="ft_tag_sentence")
+        tagged = task_outputs.word_labels(result.model, tokenizer, " ".join(sentences[pick]))
+        st.markdown(" ".join(drawn_tag(w, labels[g]) for w, g in zip(tagged, gold[pick], strict=False)))
 with st.expander(f"All {len(predictions)} test predictions with their probabilities"):
     st.dataframe(predictions, hide_index=True)
     st.download_button("Predictions (CSV)", predictions.to_csv(index=False), file_name="test_predictions.csv",
@@ -219,10 +259,11 @@ if "movement" not in inside:
         inside["texts"] = texts
         inside["movement"] = finetune.weight_movement(base, tuned)
         inside["divergence"] = finetune.attention_divergence(base, tuned, ids)
-        test_ids = finetune.encode_texts(tokenizer, result.test_texts, model.config.max_position_embeddings).ids
-        pooling = result.settings.pooling
-        inside["before"] = project(finetune.sentence_vectors(base, test_ids, pooling), "pca", 2)
-        inside["after"] = project(finetune.sentence_vectors(tuned, test_ids, pooling), "pca", 2)
+        if not token_run:
+            test_ids = finetune.encode_texts(tokenizer, result.test_texts, model.config.max_position_embeddings).ids
+            pooling = result.settings.pooling
+            inside["before"] = project(finetune.sentence_vectors(base, test_ids, pooling), "pca", 2)
+            inside["after"] = project(finetune.sentence_vectors(tuned, test_ids, pooling), "pca", 2)
 movement = pd.DataFrame(inside["movement"])
 st.markdown("**How far each part's weights moved**: ‖W after − W before‖ / ‖W before‖ over all its weights "
             "(0 for a frozen part; the new head has no 'before').")
@@ -260,17 +301,18 @@ with views:
         render_attention_heatmap(weights=maps[1], from_labels=tokens, to_labels=tokens,
                                  title=f"After: layer {layer + 1}, head {head + 1}", key="ft_after_map")
 
-st.markdown("**Sentence vectors of the test texts, before and after** (what the head reads: "
-            f"{'the pooled [CLS] output' if result.settings.pooling == 'cls' else 'the mean of the token vectors'}; "
-            "PCA to 2-D, each map on its own axes), coloured by the true label.")
-x, y = st.columns(2)
-true_labels = [labels[i] for i in result.test_labels]
-with x:
-    projection_scatter(coords=inside["before"], labels=true_labels, hover=result.test_texts, title="Before",
-                       key=f"ft_map_before_{run['id']}")
-with y:
-    projection_scatter(coords=inside["after"], labels=true_labels, hover=result.test_texts, title="After",
-                       key=f"ft_map_after_{run['id']}")
+if not token_run:
+    st.markdown("**Sentence vectors of the test texts, before and after** (what the head reads: "
+                f"{'the pooled [CLS] output' if result.settings.pooling == 'cls' else 'the mean of the token vectors'}"
+                "; PCA to 2-D, each map on its own axes), coloured by the true label.")
+    x, y = st.columns(2)
+    true_labels = [labels[i] for i in result.test_labels]
+    with x:
+        projection_scatter(coords=inside["before"], labels=true_labels, hover=result.test_texts, title="Before",
+                           key=f"ft_map_before_{run['id']}")
+    with y:
+        projection_scatter(coords=inside["after"], labels=true_labels, hover=result.test_texts, title="After",
+                           key=f"ft_map_after_{run['id']}")
 
 # ------------------------------------------------------------------------------------------------ save
 st.subheader("5. Take it with you")
@@ -283,10 +325,11 @@ def saved_zip() -> bytes:
     return finetune.zip_folder(folder)
 
 
-st.markdown("A Hugging Face checkpoint folder: `config.json` (with `architectures` "
-            "BertForSequenceClassification, `id2label`, `label2id`), `model.safetensors` and the tokenizer "
-            "files. `transformers.AutoModelForSequenceClassification.from_pretrained(folder)` loads it; so does "
-            "this app's sidebar, which then shows its label probabilities on the **Task heads** page.")
+architecture = "BertForTokenClassification" if token_run else "BertForSequenceClassification"
+st.markdown(f"A Hugging Face checkpoint folder: `config.json` (with `architectures` "
+            f"{architecture}, `id2label`, `label2id`), `model.safetensors` and the tokenizer "
+            f"files. `transformers.AutoModelFor{'Token' if token_run else 'Sequence'}Classification.from_pretrained"
+            "(folder)` loads it; so does this app's sidebar, which then shows its labels on the **Task heads** page.")
 st.download_button("Download the checkpoint (zip)", saved_zip, file_name=f"{name}.zip", mime="application/zip",
                    on_click="ignore", icon=":material/download:", type="primary")
 if not services.server_access().classroom:
