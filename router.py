@@ -34,5 +34,9 @@ pages = {
     "The BERT family": [
         st.Page("app/pages/compare.py", title="Compare two models", icon=":material/compare:"),
     ],
+    "Fine-tuning": [
+        st.Page("app/pages/finetune.py", title="Fine-tune a classifier", icon=":material/model_training:"),
+        st.Page("app/pages/task_heads.py", title="Task heads", icon=":material/label:"),
+    ],
 }
 st.navigation(pages).run()

@@ -5,6 +5,8 @@
     python -m app fill-mask --text "Istanbul is a great [MASK] to visit." [--model M] [--top-k 5] --json OUT.json
     python -m app nsp --a TEXT --b TEXT [--model M] --json OUT.json
     python -m app pll --data FILE.txt (one sentence per line) [--model M] --json OUT.json
+    python -m app finetune --data FILE [--task sequence|token] [--approach all|top:N|head] [--epochs E] [--seed S]
+                           [--model NAME_OR_PATH] --out DIR --json OUT.json
 
 Exit status: 0 when the JSON is written; 2, with a one-line message, for arguments that cannot be
 used (argparse's own rule, also for a count such as --max-sentences 0) and for an input file, model
@@ -204,6 +206,45 @@ def model_and_output(command: argparse.ArgumentParser, head: str) -> None:
     command.add_argument("--json", required=True, help="where to write the results")
 
 
+def run_finetune(args) -> int:
+    from . import finetune
+
+    path = Path(args.data)
+    read = finetune.read_labelled if args.task == "sequence" else finetune.read_tagged
+    try:
+        data = read(read_input(path), path.name, seed=args.seed)
+    except finetune.DataError as err:
+        raise Unusable(f"{path}: {err}") from err
+    for notice in data.notices:
+        log.warning("%s: %s", path, notice.text)
+    model, tokenizer = load_model_or_stop(args.model)
+    try:
+        approach = finetune.parse_approach(args.approach, model.config.num_hidden_layers)
+    except ValueError as err:
+        raise Unusable(f"--approach: {err}") from err
+    settings = finetune.Settings(approach=approach, epochs=args.epochs, seed=args.seed)
+    with progress_bar("fine-tuning", "steps") as progress:
+        result = finetune.fine_tune(model, tokenizer, data, settings,
+                                    progress=lambda step: progress(step.step, step.total_steps))
+    for note in result.notices:
+        log.warning("%s", note)
+    try:
+        finetune.save_checkpoint(result.model, tokenizer, args.out)
+    except OSError as err:
+        raise Unusable(f"cannot write the checkpoint to {args.out}: {err}") from err
+    write_json(args.json, {
+        "model": args.model, "task": args.task, "approach": approach,
+        "trained_parameters": result.trained_parameters, "total_parameters": result.total_parameters,
+        "epochs_run": result.epochs_run, "dev_accuracy": result.dev.accuracy, "test_accuracy": result.test.accuracy,
+        "labels": result.labels,
+        "history": [{key: epoch[key] for key in ("epoch", "train_loss", "dev_accuracy")} for epoch in result.history],
+    })
+    log.info("%s: %s, %d of %d parameters trained, %d epoch(s), dev accuracy %.3f, test accuracy %.3f → %s, %s",
+             path, approach, result.trained_parameters, result.total_parameters, result.epochs_run,
+             result.dev.accuracy, result.test.accuracy, args.out, args.json)
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m app", description="BERT Explorer analyses, headless.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -237,6 +278,19 @@ def parser() -> argparse.ArgumentParser:
     pll.add_argument("--data", required=True, help="UTF-8 text file, one sentence per line")
     model_and_output(pll, "a masked-LM head")
     pll.set_defaults(run=run_pll)
+    tune = commands.add_parser("finetune", help="fine-tune a classifier on a labelled CSV/TSV; save the checkpoint")
+    tune.add_argument("--data", required=True, help="sequence: CSV/TSV with columns text, label and optionally "
+                                                    "split (train/dev/test; without it a seeded 80/10/10 split); "
+                                                    "token: CoNLL-U, UPOS tags (split 80/10/10 by sentence)")
+    tune.add_argument("--task", choices=["sequence", "token"], default="sequence",
+                      help="a label per text (sequence) or a UPOS tag per word (token)")
+    tune.add_argument("--approach", default="all", help="all, top:N (the top N layers, the rest frozen) or head")
+    tune.add_argument("--epochs", type=positive_int, default=3, help="at most this many (early stopping on dev)")
+    tune.add_argument("--seed", type=int, default=0, help="seeds the split, the head, dropout and the batch order")
+    tune.add_argument("--model", default=DEFAULT_MODEL, help="checkpoint folder or hub id")
+    tune.add_argument("--out", required=True, help="folder for the fine-tuned checkpoint (Hugging Face format)")
+    tune.add_argument("--json", required=True, help="where to write the results")
+    tune.set_defaults(run=run_finetune)
     return parser
 
 

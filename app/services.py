@@ -269,3 +269,16 @@ def next_sentence(model_name: str, text_a: str, candidates: tuple[str, ...]) -> 
 def flavours() -> list[dict]:
     """The BERT family's flavours table (the same for every model and session)."""
     return compare.flavours()
+
+
+# Fine-tuning: the labelled set read once per file (its digest) and seed. Training itself runs in a
+# thread per session (finetune.TrainingJob) that waits for this server's job queue.
+
+@st.cache_data(max_entries=8, show_spinner="Reading the labelled set…")
+def labelled_data(digest: str, name: str, seed: int, _data: bytes):
+    """finetune.read_labelled of a CSV/TSV, or finetune.read_tagged of a CoNLL-U file (a name ending in
+    .conllu), uploaded or shipped; raises finetune.DataError."""
+    from . import finetune
+
+    read = finetune.read_tagged if name.lower().endswith(".conllu") else finetune.read_labelled
+    return read(_data, name, seed=seed)

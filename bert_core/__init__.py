@@ -17,13 +17,14 @@ from .align import Encoding, Word, encode, encode_words
 from .config import FAMILY_PRESETS, MODEL_TYPES, PRESETS, BertConfig, ConfigError
 from .model import BertModel
 from .outputs import BertModelOutput, EmbeddingParts, LayerIntermediates
+from .task_heads import TaskHead, attach_task_head, read_task_head, task_head_of
 from .tokenizer import BatchEncoding, WordPieceTokenizer
 from .weights import CheckpointError, load_weights, read_config, read_state_dict, resolve_checkpoint
 
 __all__ = ["BatchEncoding", "BertConfig", "BertModel", "BertModelOutput", "CheckpointError", "ConfigError",
            "DEFAULT_MODEL", "EmbeddingParts", "Encoding", "FAMILY_PRESETS", "LayerIntermediates", "MODEL_TYPES",
-           "PRESETS", "Word", "WordPieceTokenizer", "default_checkpoint", "encode", "encode_words", "load_pretrained",
-           "load_tokenizer", "pick_device"]
+           "PRESETS", "TaskHead", "Word", "WordPieceTokenizer", "default_checkpoint", "encode", "encode_words",
+           "load_pretrained", "load_tokenizer", "pick_device", "task_head_of"]
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +88,12 @@ def load_pretrained(name_or_path: str | os.PathLike | None = None, *, device: st
     config = read_config(folder)
     raw, source = read_state_dict(folder)
     model = load_weights(config, raw, source)
+    try:  # a fine-tuning head (classifier.*, qa_outputs.*) is kept, with its labels
+        head = read_task_head(folder, config, raw)
+    except ValueError as err:
+        raise CheckpointError(str(err)) from err
+    if head is not None:
+        attach_task_head(model, head)
     tokenizer = load_tokenizer(folder, config.vocab_size)
     # Truncate to what the model can take, whatever the tokenizer's own file says.
     tokenizer.model_max_length = min(tokenizer.model_max_length or config.max_tokens, config.max_tokens)
