@@ -516,7 +516,7 @@ def fine_tune(base: BertModel, tokenizer, data: LabelledData | TaggedData, setti
     model = with_new_head(base, data.label_names, settings, task)
     approach = settings.approach
     trained, total = set_trainable(model, approach)
-    max_length = min(settings.max_length or base.config.max_position_embeddings, base.config.max_position_embeddings)
+    max_length = min(settings.max_length or base.config.max_tokens, base.config.max_tokens)
     (train_texts, train_labels), (dev_texts, dev_labels), (test_texts, test_labels) = (data.part(s) for s in SPLITS)
     if not train_texts or not dev_texts:
         raise DataError("Training needs rows in the train and dev splits.")

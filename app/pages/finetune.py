@@ -255,12 +255,12 @@ inside = run["inside"]
 if "movement" not in inside:
     with st.spinner("Comparing the weights and the attention before and after…"):
         texts = run["dev_texts"][:MAX_INSIDE_TEXTS]
-        ids = finetune.encode_texts(tokenizer, texts, model.config.max_position_embeddings).ids
+        ids = finetune.encode_texts(tokenizer, texts, model.config.max_tokens).ids
         inside["texts"] = texts
         inside["movement"] = finetune.weight_movement(base, tuned)
         inside["divergence"] = finetune.attention_divergence(base, tuned, ids)
         if not token_run:
-            test_ids = finetune.encode_texts(tokenizer, result.test_texts, model.config.max_position_embeddings).ids
+            test_ids = finetune.encode_texts(tokenizer, result.test_texts, model.config.max_tokens).ids
             pooling = result.settings.pooling
             inside["before"] = project(finetune.sentence_vectors(base, test_ids, pooling), "pca", 2)
             inside["after"] = project(finetune.sentence_vectors(tuned, test_ids, pooling), "pca", 2)
@@ -290,7 +290,7 @@ with grid:
         st.session_state["ft_clicked"] = clicked
         st.rerun()
 with views:
-    enc = finetune.encode_texts(tokenizer, [inside["texts"][pick]], model.config.max_position_embeddings).ids[0]
+    enc = finetune.encode_texts(tokenizer, [inside["texts"][pick]], model.config.max_tokens).ids[0]
     tokens = tokenizer.convert_ids_to_tokens(enc)
     maps = [finetune.head_attention(which, enc, layer, head) for which in (base, tuned)]
     x, y = st.columns(2)
