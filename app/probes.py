@@ -253,6 +253,7 @@ def evaluate_structural(features: Sequence[Features], distance_map: torch.Tensor
 
 
 def train_structural(train: Sequence[Features], *, rank: int = 128, seed: int = 0, epochs: int = EPOCHS,
+                     learning_rate: float = LEARNING_RATE,
                      progress: Progress | None = None) -> tuple[torch.Tensor, torch.Tensor, list[float], list[float]]:
     """Distance and depth probes for every feature set (every layer of every Features) at once: the
     feature sets have their own matrices, so one optimiser over all of them trains each as if alone.
@@ -264,7 +265,7 @@ def train_structural(train: Sequence[Features], *, rank: int = 128, seed: int = 
     generator = torch.Generator().manual_seed(seed)
     maps = [((torch.rand(F, D, rank, generator=generator) * 2 - 1) * 0.05).to(device).requires_grad_()
             for _ in range(2)]
-    optimiser = torch.optim.Adam(maps, lr=LEARNING_RATE)
+    optimiser = torch.optim.Adam(maps, lr=learning_rate)
     order = np.random.default_rng(seed)
     steps, done = epochs * len(batches), 0
     if progress is not None:
@@ -286,11 +287,12 @@ def train_structural(train: Sequence[Features], *, rank: int = 128, seed: int = 
 
 
 def structural_probe(train: Sequence[Features], evaluation: Sequence[Features], *, rank: int = 128, seed: int = 0,
-                     epochs: int = EPOCHS, progress: Progress | None = None) -> dict:
+                     epochs: int = EPOCHS, learning_rate: float = LEARNING_RATE,
+                     progress: Progress | None = None) -> list[dict]:
     """Train on `train`, score on `evaluation` (matching Features: the model's, then the random model's).
     Returns per Features a dict of lists over layers 0…L."""
-    distance_map, depth_map, distance_loss, depth_loss = train_structural(train, rank=rank, seed=seed, epochs=epochs,
-                                                                          progress=progress)
+    distance_map, depth_map, distance_loss, depth_loss = train_structural(
+        train, rank=rank, seed=seed, epochs=epochs, learning_rate=learning_rate, progress=progress)
     uuas, dspr, roots, nspr = evaluate_structural(evaluation, distance_map, depth_map)
     results, start = [], 0
     for f in train:
