@@ -75,8 +75,9 @@ payload = result.to_json()
 uuas = result.uuas
 L, nh = uuas.shape[0], uuas.shape[1] - 1
 best_layer, best_head = result.best_head()
-a, b, c, d = st.columns(4)
-a.metric("Sentences analysed", f"{result.sentences:,}", f"{result.skipped:,} skipped", delta_color="off")
+a, skipped, b, c, d = st.columns(5)
+a.metric("Sentences analysed", f"{result.sentences:,}")
+skipped.metric("Skipped", f"{result.skipped:,}")
 b.metric(f"Best head {payload['best_head']}", f"{uuas[best_layer, best_head]:.1%}")
 c.metric("Right-branching", f"{payload['baselines']['right_branching']:.1%}")
 d.metric("Random tree", f"{payload['baselines']['random']:.1%}")
