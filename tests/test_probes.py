@@ -55,7 +55,7 @@ def test_tree_distances_and_depths_by_hand():
 
 
 def test_a_probe_on_vectors_that_encode_tree_distance_recovers_every_tree():
-    train, held = random_treebank(150, 0), random_treebank(60, 1)
+    train, held = random_treebank(300, 0), random_treebank(60, 1)
     dims = 12
     features = [Features("synthetic", tuple(t.sentences), tuple(tree_vectors(s, dims) for s in t.sentences), 0, ())
                 for t in (train, held)]
