@@ -27,7 +27,7 @@ from . import (
     vectors,
     walkthrough,
 )
-from .conllu import read_conllu
+from .conllu import ConlluError, read_conllu
 from .heads import parse_heads
 
 # A long cached result is computed once: a session asking for the same one meanwhile waits for it,
@@ -316,6 +316,9 @@ def layer_probes(model_name: str, train_digest: str, eval_digest: str, max_sente
 
     train = word_features(model_name, train_digest, max_sentences, False, _train)
     evaluation = word_features(model_name, eval_digest, max_sentences, False, _eval)
+    for name, features in (("training", train), ("evaluation", evaluation)):
+        if not features.sentences:
+            raise ConlluError(f"the {name} file has no sentence of two words or more within 510 word pieces")
     random_train = word_features(model_name, train_digest, max_sentences, True, _train)
     random_eval = word_features(model_name, eval_digest, max_sentences, True, _eval)
     with long_job_turn(what="The training file", items=len(train.sentences), unit="sentences"):

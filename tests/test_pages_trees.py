@@ -57,3 +57,14 @@ def test_probes_page_trains_on_the_sample_and_plots_every_layer():
     assert list(table["layer"]) == list(range(7))          # layers 0…6 of the default model
     np.testing.assert_allclose(trace_values(charts[0]["data"][0], "y"), table["UUAS"])
     assert "Trained on 15 sentences" in texts(at.caption)
+
+
+def test_probes_page_refuses_a_training_file_of_one_word_sentences():
+    at = open_page("syntax_probes", sp_source="Upload training and evaluation files")
+    one_word = b"1\tHello\t_\tINTJ\t_\t_\t0\troot\t_\t_\n"
+    at.file_uploader(key="sp_train").upload("train.conllu", one_word, "text/plain")
+    at.file_uploader(key="sp_eval").upload("dev.conllu", SAMPLE.read_bytes(), "text/plain").run()
+    at.toggle(key="sp_run").set_value(True)
+    at.run()
+    assert not at.exception
+    assert "training file has no sentence of two words" in texts(at.error)

@@ -78,8 +78,12 @@ if not st.toggle("Train the probes", key="sp_run",
     st.info("Training takes a while on a CPU (EWT train: minutes). Switch **Train the probes** on to start.")
     st.stop()
 (train_name, train_data, train_digest), (eval_name, eval_data, eval_digest) = files
-results = services.layer_probes(selection.model_name, train_digest, eval_digest, MAX_SENTENCES, rank, epochs,
-                                _train=train_data, _eval=eval_data)
+try:
+    results = services.layer_probes(selection.model_name, train_digest, eval_digest, MAX_SENTENCES, rank, epochs,
+                                    _train=train_data, _eval=eval_data)
+except ConlluError as err:
+    st.error(f"The probes cannot be trained: {err}.")
+    st.stop()
 for kind, notes in results["notes"].items():
     if notes:
         st.warning(f"{len(notes)} sentence(s) of the {kind} file skipped; first: " + "; ".join(notes[:3]))
