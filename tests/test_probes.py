@@ -145,8 +145,8 @@ def test_probe_commands_write_their_json(tmp_path, caplog):
 def test_structural_probe_on_ewt_finds_more_than_the_baselines(default_model, ewt_dev):
     model, tokenizer = default_model
     train = extract_features(model, tokenizer, read_conllu(ewt_dev.with_name("en_ewt-ud-train.conllu").read_bytes(),
-                                                           500))
+                                                           1000))
     held = extract_features(model, tokenizer, read_conllu(ewt_dev.read_bytes(), 300))
-    uuas = structural_probe([train], [held], epochs=2)[0]["uuas"]
+    uuas = structural_probe([train], [held], epochs=3)[0]["uuas"]
     _, random_found = baselines(held.sentences)
     assert max(uuas) > 2 * random_found / sum(len(s.words) - 1 for s in held.sentences)
