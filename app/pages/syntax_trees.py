@@ -104,8 +104,7 @@ st.download_button("Results (JSON, as the CLI writes them)", json.dumps(payload,
 st.subheader("One sentence: the decoded tree against the gold tree")
 sentences = [s for s in read_conllu(data, MAX_SENTENCES).sentences if len(s.words) > 1]
 labels = [f"{n + 1}: " + " ".join(s.words)[:80] for n, s in enumerate(sentences)]
-index = st.selectbox("Sentence", range(len(sentences)), format_func=lambda n: labels[n], key="st_sentence",
-                     bind="query-params")
+index = st.selectbox("Sentence", range(len(sentences)), format_func=lambda n: labels[n], key="st_sentence")
 left, middle = st.columns(2)
 layer = left.selectbox("Layer", range(1, L + 1), index=best_layer, key="st_layer", bind="query-params")
 heads = list(range(1, nh + 1)) + ["mean"]
