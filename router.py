@@ -25,6 +25,8 @@ pages = {
     "Syntax": [
         st.Page("app/pages/syntax_sentence.py", title="Syntax in one sentence", icon=":material/account_tree:"),
         st.Page("app/pages/syntax_corpus.py", title="Syntactic heads on a treebank", icon=":material/table_chart:"),
+        st.Page("app/pages/syntax_trees.py", title="Trees from attention", icon=":material/park:"),
+        st.Page("app/pages/syntax_probes.py", title="Probes per layer", icon=":material/stacked_line_chart:"),
     ],
     "Pre-training": [
         st.Page("app/pages/masked_words.py", title="Masked words", icon=":material/edit_note:"),

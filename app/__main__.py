@@ -7,6 +7,9 @@
     python -m app pll --data FILE.txt (one sentence per line) [--model M] --json OUT.json
     python -m app finetune --data FILE [--task sequence|token] [--approach all|top:N|head] [--epochs E] [--seed S]
                            [--model NAME_OR_PATH] --out DIR --json OUT.json
+    python -m app trees --conllu FILE [--model NAME_OR_PATH] [--max-sentences N] --json OUT.json
+    python -m app structural-probe --train FILE --eval FILE [--model M] [--rank 128] [--seed S] --json OUT.json
+    python -m app layer-probe --train FILE --eval FILE [--model M] [--seed S] --json OUT.json
 
 Exit status: 0 when the JSON is written; 2, with a one-line message, for arguments that cannot be
 used (argparse's own rule, also for a count such as --max-sentences 0) and for an input file, model
@@ -23,9 +26,11 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
+
 from bert_core import DEFAULT_MODEL, CheckpointError
 
-from . import cpu_tuning, polysemy, pretraining, syntax
+from . import cpu_tuning, polysemy, pretraining, probes, syntax, trees
 from .conllu import ConlluError, read_conllu
 from .models import load_model
 from .vectors import Progress
@@ -245,6 +250,99 @@ def run_finetune(args) -> int:
     return 0
 
 
+def read_treebank(name: str, max_sentences: int | None):
+    """A CoNLL-U file's valid sentences (problems logged), or Unusable when none is left."""
+    path = Path(name)
+    try:
+        treebank = read_conllu(read_input(path), max_sentences=max_sentences)
+    except ConlluError as err:
+        raise Unusable(f"{path}: {err}") from err
+    for problem in treebank.problems:
+        log.warning("%s: %s (sentence skipped)", path, problem)
+    if not treebank.sentences:
+        raise Unusable(f"{path}: no valid sentence to analyse")
+    return treebank
+
+
+def run_trees(args) -> int:
+    treebank = read_treebank(args.conllu, args.max_sentences)
+    model, tokenizer = load_model_or_stop(args.model)
+    with progress_bar("trees", "sentences") as progress:
+        result = trees.decode_treebank(model, tokenizer, treebank, model_name=args.model, progress=progress)
+    for note in result.notes[len(treebank.problems):]:
+        log.warning("%s: %s", args.conllu, note)
+    if not result.sentences:
+        raise Unusable(f"{args.conllu}: no sentence of two words or more within {syntax.MAX_PIECES} word pieces")
+    write_json(args.json, result.to_json())
+    log.info("%s: %d sentences, %d skipped; best head %s → %s", args.conllu, result.sentences, result.skipped,
+             result.to_json()["best_head"], args.json)
+    return 0
+
+
+def probe_features(args) -> tuple[list, list]:
+    """Word vectors of the train and eval files, for the model and for a random model of its shape."""
+    train = read_treebank(args.train, args.max_train_sentences)
+    evaluation = read_treebank(args.eval, None)
+    model, tokenizer = load_model_or_stop(args.model)
+    found = []
+    for name, treebank in (("train", train), ("eval", evaluation)):
+        with progress_bar(f"word vectors ({name})", "sentences") as progress:
+            features = probes.extract_features(model, tokenizer, treebank, model_name=args.model, progress=progress)
+        if not features.sentences:
+            raise Unusable(f"{getattr(args, name)}: no sentence of two words or more within {syntax.MAX_PIECES} pieces")
+        found.append(features)
+    if not args.random_model:
+        return found, []
+    shuffled = probes.random_model(model, args.seed)
+    random = []
+    for name, treebank in (("train", train), ("eval", evaluation)):
+        with progress_bar(f"word vectors, random model ({name})", "sentences") as progress:
+            random.append(probes.extract_features(shuffled, tokenizer, treebank, model_name="random",
+                                                  progress=progress))
+    return found, random
+
+
+def corpus_counts(features) -> dict:
+    return {"sentences": len(features.sentences), "skipped": features.skipped, "words": features.words}
+
+
+def run_structural(args) -> int:
+    (train, evaluation), random = probe_features(args)
+    with progress_bar("training the probes", "steps") as progress:
+        results = probes.structural_probe([train, *random[:1]], [evaluation, *random[1:]], rank=args.rank,
+                                          seed=args.seed, epochs=args.epochs, progress=progress)
+    output = {"model": args.model, "rank": args.rank, "seed": args.seed, "epochs": args.epochs,
+              "train": corpus_counts(train), "eval": corpus_counts(evaluation), "layers": results[0]}
+    if random:
+        output["random_model"] = results[1]
+    write_json(args.json, output)
+    best = int(np.argmax(results[0]["uuas"]))
+    log.info("best layer %d: UUAS %.3f, DSpr. %.3f → %s", best, results[0]["uuas"][best], results[0]["dspr"][best],
+             args.json)
+    return 0
+
+
+def run_layer_probe(args) -> int:
+    (train, evaluation), _ = probe_features(args)
+    with progress_bar("linear probes", "feature sets") as progress:
+        results = probes.layer_probe(train, evaluation, seed=args.seed, epochs=args.epochs, progress=progress)
+    write_json(args.json, {"model": args.model, "seed": args.seed, "epochs": args.epochs,
+                           "train": corpus_counts(train), "eval": corpus_counts(evaluation), **results})
+    log.info("wrote %s", args.json)
+    return 0
+
+
+def probe_arguments(command, epochs: int) -> None:
+    command.add_argument("--train", required=True, help="CoNLL-U file the probes are trained on")
+    command.add_argument("--eval", required=True, help="CoNLL-U file the probes are scored on")
+    command.add_argument("--model", default=DEFAULT_MODEL, help="checkpoint folder or hub id")
+    command.add_argument("--seed", type=int, default=0, help="seeds the probes, the controls and the random model")
+    command.add_argument("--epochs", type=positive_int, default=epochs, help="passes over the training file")
+    command.add_argument("--max-train-sentences", type=positive_int, default=None,
+                         help="train on the first N sentences of --train only")
+    command.add_argument("--json", required=True, help="where to write the results")
+
+
 def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m app", description="BERT Explorer analyses, headless.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -291,6 +389,24 @@ def parser() -> argparse.ArgumentParser:
     tune.add_argument("--out", required=True, help="folder for the fine-tuned checkpoint (Hugging Face format)")
     tune.add_argument("--json", required=True, help="where to write the results")
     tune.set_defaults(run=run_finetune)
+
+    decode = commands.add_parser("trees", help="trees decoded from every head's attention (UUAS per head)")
+    decode.add_argument("--conllu", required=True, help="CoNLL-U file with gold trees")
+    decode.add_argument("--model", default=DEFAULT_MODEL, help="checkpoint folder or hub id")
+    decode.add_argument("--max-sentences", type=positive_int, default=None, help="only the first N sentences")
+    decode.add_argument("--json", required=True, help="where to write the results")
+    decode.set_defaults(run=run_trees)
+
+    structural = commands.add_parser("structural-probe", help="distance and depth probes per layer (Hewitt & Manning)")
+    probe_arguments(structural, probes.EPOCHS)
+    structural.add_argument("--rank", type=positive_int, default=128, help="rank k of the probe matrix B")
+    structural.add_argument("--no-random-model", dest="random_model", action="store_false",
+                            help="leave out the random-weight model baseline")
+    structural.set_defaults(run=run_structural)
+
+    linear = commands.add_parser("layer-probe", help="UPOS and relation probes per layer, with control tasks")
+    probe_arguments(linear, probes.LINEAR_EPOCHS)
+    linear.set_defaults(run=run_layer_probe, random_model=False)
     return parser
 
 

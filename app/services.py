@@ -28,7 +28,7 @@ from . import (
     vectors,
     walkthrough,
 )
-from .conllu import read_conllu
+from .conllu import ConlluError, read_conllu
 from .heads import parse_heads
 
 # A long cached result is computed once: a session asking for the same one meanwhile waits for it,
@@ -282,3 +282,74 @@ def labelled_data(digest: str, name: str, seed: int, _data: bytes):
 
     read = finetune.read_tagged if name.lower().endswith(".conllu") else finetune.read_labelled
     return read(_data, name, seed=seed)
+
+
+# Trees from attention and probes per layer (app/trees.py, app/probes.py): results keyed by the model
+# name and the files' SHA-256 digests (`_data` not hashed). Word vectors are kept in memory, once per
+# (model, corpus), in the resource cache (shared by sessions, not copied on every rerun).
+
+@st.cache_data(max_entries=8, show_spinner=SHARED_WAIT)
+def attention_trees(model_name: str, digest: str, max_sentences: int, _data: bytes):
+    """trees.decode_treebank on a CoNLL-U file: exactly what `python -m app trees` computes.
+    Raises ConlluError for an unusable file."""
+    from . import trees
+
+    treebank = read_conllu(_data, max_sentences)
+    model, tokenizer = get_model(model_name)
+    with long_job_turn(what="This treebank", items=len(treebank.sentences), unit="sentences"):
+        bar, progress = _progress_bar("Decoding the trees:")
+        result = trees.decode_treebank(model, tokenizer, treebank, model_name=model_name, progress=progress)
+    bar.empty()
+    return result
+
+
+@st.cache_data(max_entries=16, show_spinner="Running the model…")
+def sentence_trees(model_name: str, digest: str, index: int, _sentence):
+    """trees.decode_sentence of sentence `index` of the file `digest`."""
+    from . import trees
+
+    return trees.decode_sentence(*get_model(model_name), _sentence)
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def word_features(model_name: str, digest: str, max_sentences: int, random_weights: bool, _data: bytes):
+    """probes.Features of a CoNLL-U file for the model (or a random-weight model of its shape)."""
+    from . import probes
+
+    treebank = read_conllu(_data, max_sentences)
+    model, tokenizer = get_model(model_name)
+    if random_weights:
+        model, model_name = probes.random_model(model), "random"
+    with long_job_turn(what="This treebank", items=len(treebank.sentences), unit="sentences"):
+        bar, progress = _progress_bar("Word vectors of every layer" + (" (random model):" if random_weights else ":"))
+        features = probes.extract_features(model, tokenizer, treebank, model_name=model_name, progress=progress)
+    bar.empty()
+    return features
+
+
+@st.cache_data(max_entries=8, show_spinner=SHARED_WAIT)
+def layer_probes(model_name: str, train_digest: str, eval_digest: str, max_sentences: int, rank: int, epochs: int,
+                 _train: bytes, _eval: bytes) -> dict:
+    """Structural and linear probes per layer, as `python -m app structural-probe` and `layer-probe` compute
+    them (their JSON under "structural" and "linear")."""
+    from . import probes
+
+    train = word_features(model_name, train_digest, max_sentences, False, _train)
+    evaluation = word_features(model_name, eval_digest, max_sentences, False, _eval)
+    for name, features in (("training", train), ("evaluation", evaluation)):
+        if not features.sentences:
+            raise ConlluError(f"the {name} file has no sentence of two words or more within 510 word pieces")
+    random_train = word_features(model_name, train_digest, max_sentences, True, _train)
+    random_eval = word_features(model_name, eval_digest, max_sentences, True, _eval)
+    with long_job_turn(what="The training file", items=len(train.sentences), unit="sentences"):
+        bar, progress = _progress_bar("Training the structural probes:", "steps")
+        structural = probes.structural_probe([train, random_train], [evaluation, random_eval], rank=rank,
+                                             epochs=epochs, progress=progress)
+        bar.progress(0.0, text="Training the linear probes:")
+        linear = probes.layer_probe(train, evaluation, progress=_stage(bar, "Training the linear probes:",
+                                                                         "feature sets"))
+    bar.empty()
+    counts = {name: {"sentences": len(f.sentences), "skipped": f.skipped, "words": f.words}
+              for name, f in (("train", train), ("eval", evaluation))}
+    return {"structural": {"layers": structural[0], "random_model": structural[1], **counts},
+            "linear": {**linear, **counts}, "notes": {"train": train.notes, "eval": evaluation.notes}}
