@@ -1,6 +1,6 @@
 """Reading CoNLL-U treebanks: words, heads and relations, checked, with line numbers for every problem.
 
-Only what the syntax probe needs is kept: FORM, HEAD and DEPREL of each word. Multi-word token
+Only what the syntax probe and the corpus index need is kept: FORM, UPOS, HEAD and DEPREL of each word. Multi-word token
 ranges (ID "1-2") and empty nodes (ID "1.1") are skipped, so words are the treebank's syntactic
 words. A sentence with a problem (wrong column count, a bad ID or HEAD, a cycle, no root or
 several roots, bytes that are not UTF-8) is reported with its line number and skipped; the
@@ -24,6 +24,7 @@ class Sentence:
     deprels: tuple[str, ...]    # DEPREL as written, subtypes kept ("nmod:poss")
     line: int                   # 1-based line where the sentence starts
     sent_id: str = ""
+    upos: tuple[str, ...] = ()  # UPOS of each word (the corpus index keeps it for filters)
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,7 @@ def _tree_problem(heads: list[int], lines: list[int]) -> Problem | None:
 def _sentence(block: list[tuple[int, bytes]]) -> Sentence | Problem | None:
     """One blank-line-separated block (line number, raw line) → a Sentence, a Problem, or None
     for a block of comments only."""
-    words, heads, deprels, lines = [], [], [], []
+    words, heads, deprels, lines, upos = [], [], [], [], []
     sent_id = ""
     for number, raw in block:
         try:
@@ -92,12 +93,13 @@ def _sentence(block: list[tuple[int, bytes]]) -> Sentence | Problem | None:
         words.append(form)
         heads.append(int(head))
         deprels.append(deprel)
+        upos.append(columns[3])
         lines.append(number)
     if not words:  # comments only: not a sentence; ranges or empty nodes only: a broken one
         has_tokens = any(not raw.startswith(b"#") for _, raw in block)
         return Problem(block[0][0], "a sentence with no words") if has_tokens else None
     problem = _tree_problem(heads, lines)
-    return problem or Sentence(tuple(words), tuple(heads), tuple(deprels), block[0][0], sent_id)
+    return problem or Sentence(tuple(words), tuple(heads), tuple(deprels), block[0][0], sent_id, tuple(upos))
 
 
 def read_conllu(data: bytes | str, max_sentences: int | None = None) -> Treebank:
