@@ -323,6 +323,8 @@ def build_index(corpus: Corpus, folder: str | Path, *, model, tokenizer, model_n
         manifest.update(sentences_done=total, words=manifest["words"] + words,
                         skipped_words=manifest["skipped_words"] + skipped)
         write_manifest(folder, manifest)
+        if progress is not None:
+            progress(total, total)
     elif engine == "local":
         for start in range(0, len(todo), CHUNK_SENTENCES):
             chunk = todo[start:start + CHUNK_SENTENCES]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -88,6 +89,8 @@ def embed_with_ray(sentences: list[CorpusSentence], folder: Path, table_name: st
         return 0, 0
     started_here = not ray.is_initialized()
     if started_here:
+        # Ray starts its processes with fork+exec; lancedb (already loaded here) warns about forks it need not fear
+        warnings.filterwarnings("ignore", message="lancedb fork support")
         if address:
             ray.init(address=address, log_to_driver=False)
         else:  # a local Ray; its workers import this package from the repository
@@ -97,19 +100,22 @@ def embed_with_ray(sentences: list[CorpusSentence], folder: Path, table_name: st
     try:
         gpus = int(ray.cluster_resources().get("GPU", 0))
         cpus = int(ray.cluster_resources().get("CPU", 1))
-        pool = workers or (gpus if gpus else max(1, cpus))
         on_gpu = gpus > 0 and (device is None or device.startswith("cuda"))
-        log.info("Ray: %d worker(s), %s", pool, "one GPU each" if on_gpu else "CPU")
-        dataset = ray.data.from_arrow(sentences_to_arrow(sentences)).repartition(max(pool * 4, 1))
-        rows = dataset.map_batches(Embedder, batch_format="pyarrow", batch_size=batch_size * 8, concurrency=pool,
-                                   num_gpus=1 if on_gpu else 0, num_cpus=0 if on_gpu else 1,
-                                   fn_constructor_kwargs={"model_name": model_name, "layers": list(layers),
-                                                          "device": "cuda" if on_gpu else "cpu",
-                                                          "batch_size": batch_size})
+        # one CPU stays free for Ray Data's own tasks (the writes) when the workers use CPUs
+        pool = workers or (gpus if on_gpu else max(1, cpus - 1))
+        log.info("Ray: %d worker(s), %s", pool, "one GPU each" if on_gpu else "one CPU each")
+        table = sentences_to_arrow(sentences)
+        step = max(1, -(-table.num_rows // (pool * 4)))  # about four blocks per worker
+        blocks = [table.slice(start, step) for start in range(0, table.num_rows, step)]
+        rows = ray.data.from_arrow(blocks).map_batches(
+            Embedder, batch_format="pyarrow", batch_size=batch_size * 8, compute=ray.data.ActorPoolStrategy(size=pool),
+            num_gpus=1 if on_gpu else 0, num_cpus=1,
+            fn_constructor_kwargs={"model_name": model_name, "layers": list(layers),
+                                   "device": "cuda" if on_gpu else "cpu", "batch_size": batch_size})
         sink = _sink(str(folder), table_name)
         results: list[tuple[int, int]] = []
         sink.on_write_complete = lambda result: results.extend(result.write_returns)
-        rows.write_datasink(sink)
+        rows.write_datasink(sink, ray_remote_args={"num_cpus": 0.25})
         return sum(r for r, _ in results), sum(s for _, s in results)
     finally:
         if started_here:
