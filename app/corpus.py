@@ -99,28 +99,35 @@ def _line_sentences(name: str, data: bytes, column: str | None, problems: list[s
 def read_corpus(path: str | Path, column: str | None = None, max_sentences: int | None = None) -> Corpus:
     """Every sentence of a corpus file or folder; CorpusError when there is none at all."""
     path = Path(path)
-    corpus, digest = Corpus(), hashlib.sha256()
+    files = []
     for file in corpus_files(path):
-        name = file.name if file == path else str(file.relative_to(path))
         try:
-            data = file.read_bytes()
+            files.append((file.name if file == path else str(file.relative_to(path)), file.read_bytes()))
         except OSError as err:
             raise CorpusError(f"cannot read {file}: {err}") from err
+    return read_corpus_files(files, column, max_sentences, label=str(path))
+
+
+def read_corpus_files(files: list[tuple[str, bytes]], column: str | None = None, max_sentences: int | None = None,
+                      label: str = "the corpus") -> Corpus:
+    """Every sentence of (name, content) files, in the order given: the suffix of each name says its format."""
+    corpus, digest = Corpus(), hashlib.sha256()
+    for name, data in files:
         digest.update(name.encode("utf-8") + b"\0" + hashlib.sha256(data).digest())
         corpus.files.append(name)
-        if file.suffix.lower() in CONLLU_SUFFIXES:
+        if name.lower().endswith(CONLLU_SUFFIXES):
             found = _conllu_sentences(name, data, corpus.problems)
         else:
             found = _line_sentences(name, data, column, corpus.problems)
+        if max_sentences is not None:
+            found = found[:max_sentences - len(corpus.sentences)]
         for source, text, words, upos, deprels in found:
             corpus.sentences.append(CorpusSentence(len(corpus.sentences), source, text, words, upos, deprels))
-            if max_sentences is not None and len(corpus.sentences) >= max_sentences:
-                break
         if max_sentences is not None and len(corpus.sentences) >= max_sentences:
             digest.update(f"first {max_sentences}".encode())
             break
     corpus.digest = digest.hexdigest()
     if not corpus.sentences:
         detail = f": {corpus.problems[0]}" if corpus.problems else " (every line is empty)"
-        raise CorpusError(f"{path} has no sentence to index{detail}")
+        raise CorpusError(f"{label} has no sentence to index{detail}")
     return corpus

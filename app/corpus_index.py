@@ -20,6 +20,7 @@ model, layers and corpus, and never mixed with another build.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -58,7 +59,7 @@ CONVENTIONS = {
     "similarity": "cosine of the raw vectors",
     "exact_below_rows": EXACT_BELOW,
 }
-META_COLUMNS = ("sentence_id", "word_index", "word", "lower", "sentence", "source", "upos", "deprel")
+META_COLUMNS = ("sentence_id", "word_index", "word", "lower", "start", "end", "sentence", "source", "upos", "deprel")
 
 
 class CorpusIndexError(ValueError):
@@ -81,18 +82,26 @@ def checkpoint_folder(model_name: str) -> Path:
     return default_checkpoint() if model_name == DEFAULT_MODEL else resolve_checkpoint(model_name)
 
 
+DIGESTED_FILES = ("config.json", *WEIGHT_FILES, "vocab.txt", "tokenizer.json")
+
+
 def model_digest(model_name: str) -> str:
     """sha256 over the checkpoint's config, weights and vocabulary: two names for the same weights agree,
-    the same name for retrained weights does not."""
+    the same name for retrained weights does not. Hashed once per file state (size, modification time)."""
     folder = checkpoint_folder(model_name)
+    stamp = tuple((name, (folder / name).stat().st_size, (folder / name).stat().st_mtime_ns)
+                  for name in DIGESTED_FILES if (folder / name).is_file())
+    return _digest(str(folder), stamp)
+
+
+@functools.lru_cache(maxsize=16)
+def _digest(folder: str, stamp: tuple) -> str:
     digest = hashlib.sha256()
-    for name in ("config.json", *WEIGHT_FILES, "vocab.txt", "tokenizer.json"):
-        path = folder / name
-        if path.is_file():
-            digest.update(name.encode() + b"\0")
-            with path.open("rb") as f:
-                for block in iter(lambda f=f: f.read(1 << 22), b""):
-                    digest.update(block)
+    for name, _, _ in stamp:
+        digest.update(name.encode() + b"\0")
+        with (Path(folder) / name).open("rb") as f:
+            for block in iter(lambda f=f: f.read(1 << 22), b""):
+                digest.update(block)
     return digest.hexdigest()
 
 
@@ -141,7 +150,8 @@ def encode_sentence(tokenizer, sentence: CorpusSentence) -> Encoding:
 
 def row_schema(layers: Sequence[int], hidden_size: int) -> pa.Schema:
     fields = [pa.field("sentence_id", pa.int64()), pa.field("word_index", pa.int32()), pa.field("word", pa.string()),
-              pa.field("lower", pa.string()), pa.field("sentence", pa.string()), pa.field("source", pa.string()),
+              pa.field("lower", pa.string()), pa.field("start", pa.int32()), pa.field("end", pa.int32()),
+              pa.field("sentence", pa.string()), pa.field("source", pa.string()),
               pa.field("upos", pa.string()), pa.field("deprel", pa.string())]
     fields += [pa.field(vector_column(layer), pa.list_(pa.float16(), hidden_size)) for layer in layers]
     return pa.schema(fields)
@@ -185,6 +195,8 @@ def embed_sentences(model, tokenizer, sentences: Sequence[CorpusSentence], layer
             columns["word_index"].append(index)
             columns["word"].append(word.text)
             columns["lower"].append(word.text.lower())
+            columns["start"].append(word.start)   # the word's characters in `sentence`
+            columns["end"].append(word.end)
             columns["sentence"].append(sentence.text)
             columns["source"].append(sentence.source)
             columns["upos"].append(sentence.upos[index] if sentence.upos else "")
@@ -385,6 +397,8 @@ class Hit:
     source: str = ""
     upos: str = ""
     deprel: str = ""
+    start: int = 0          # the word's characters in `sentence`
+    end: int = 0
 
     def to_json(self) -> dict:
         return {"sentence_id": self.sentence_id, "word_index": self.word_index, "word": self.word,
@@ -474,7 +488,8 @@ class CorpusIndex:
         column = self.check_layer(layer)
         found = _search(self.table, vector, column, k, where, exact=not self.ann if exact is None else exact)
         hits = [Hit(row["sentence_id"], row["word_index"], row["word"], row["sentence"],
-                    round(1.0 - float(row["_distance"]), 6), row["source"], row["upos"], row["deprel"])
+                    round(1.0 - float(row["_distance"]), 6), row["source"], row["upos"], row["deprel"],
+                    row["start"], row["end"])
                 for row in found.to_pylist()]
         return sorted(hits, key=lambda h: (-h.similarity, h.sentence_id, h.word_index))
 
@@ -511,17 +526,29 @@ class WordNotFound(ValueError):
 
 
 def query_word(model, tokenizer, text: str, word: str, occurrence: int = 1) -> Query:
-    """The `occurrence`-th (from 1) whole-word occurrence of `word` in `text`, as the index stores words."""
-    from .polysemy import find_occurrences, locate, word_vectors
+    """The `occurrence`-th (from 1) whole-word occurrence of `word` (any case) in `text`."""
+    from .polysemy import find_occurrences
 
     spans = find_occurrences(text, word)
     if occurrence > len(spans):
         where = "is not in the sentence" if not spans else f"occurs only {len(spans)} time(s) in the sentence"
         raise WordNotFound(f"{word!r} {where} (a whole word, any case)")
-    target = locate(tokenizer, text, word, occurrence - 1)
-    if target is None:
-        raise WordNotFound(f"{word!r} lies beyond the model's 512-piece limit")
+    start, end = spans[occurrence - 1]
     words = encode(tokenizer, text).words
-    position = next(i for i, w in enumerate(words) if set(w.pieces) & set(target.pieces))
-    vectors = word_vectors(model, [target])[0]
-    return Query(text[target.start:target.end], position, vectors)
+    position = next((i for i, w in enumerate(words) if w.start < end and w.end > start), None)
+    if position is None:
+        raise WordNotFound(f"{word!r} lies beyond the model's 512-piece limit")
+    return query_position(model, tokenizer, text, position)
+
+
+def query_position(model, tokenizer, text: str, position: int) -> Query:
+    """The vectors of the sentence's word number `position` (the tokenizer's words, from 0), as the index
+    stores words: the mean of its pieces at every layer."""
+    from .vectors import mean_weights, pool_hidden_states
+
+    encoding = encode(tokenizer, text)
+    if not 0 <= position < len(encoding.words):
+        raise WordNotFound(f"the sentence has {len(encoding.words)} words, not a word number {position}")
+    word = encoding.words[position]
+    vectors = pool_hidden_states(model, [encoding], [mean_weights(len(encoding), word.pieces)])[0]
+    return Query(word.text, position, vectors)

@@ -64,7 +64,8 @@ def test_every_word_is_a_row_with_its_metadata_and_the_mean_of_its_pieces(built,
     conllu = [row for row in table.to_pylist() if row["source"].startswith("b.conllu")]
     assert [r["upos"] for r in conllu[:4]] == ["DET", "NOUN", "VERB", "PUNCT"]
     assert [r["deprel"] for r in conllu[:4]] == ["det", "nsubj", "root", "punct"]
-    assert all(r["lower"] == r["word"].lower() for r in table.to_pylist())
+    assert all(r["lower"] == r["word"].lower() == r["sentence"][r["start"]:r["end"]].lower()
+               for r in table.to_pylist())
     assert table.schema.field("vec_2").type == pa.list_(pa.float16(), 32)
     # one word recomputed independently: the mean of its pieces' hidden states at layer 2
     sentence = corpus.sentences[3]
@@ -123,7 +124,8 @@ def test_the_ann_index_finds_most_of_the_exact_neighbours_of_synthetic_rows(tmp_
     vectors = (centres[rng.integers(0, 40, n)] + 0.5 * rng.standard_normal((n, width))).astype(np.float16)
     schema = corpus_index.row_schema([3], width)
     columns = {"sentence_id": np.arange(n), "word_index": np.zeros(n, np.int32), "word": ["w"] * n,
-               "lower": ["w"] * n, "sentence": ["s"] * n, "source": ["x"] * n, "upos": [""] * n, "deprel": [""] * n}
+               "lower": ["w"] * n, "start": np.zeros(n, np.int32), "end": np.ones(n, np.int32),
+               "sentence": ["w"] * n, "source": ["x"] * n, "upos": [""] * n, "deprel": [""] * n}
     arrays = [pa.array(columns[f.name], f.type) for f in schema if f.name in columns]
     arrays.append(pa.FixedSizeListArray.from_arrays(pa.array(vectors.ravel(), pa.float16()), width))
     import lancedb
