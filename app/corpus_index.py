@@ -352,6 +352,8 @@ def build_index(corpus: Corpus, folder: str | Path, *, model, tokenizer, model_n
     manifest["seconds"] = round(manifest.get("seconds", 0) + time.perf_counter() - started, 2)
     manifest["engine"] = engine
     table = _open_table(folder)
+    tags = table.search().select(["upos"]).limit(table.count_rows() or 1).to_arrow()["upos"]
+    manifest["upos_tags"] = sorted(set(tags.to_pylist()) - {""})  # the page's UPOS filter offers these
     if table.count_rows() >= ann_above:
         manifest["ann"] = build_ann(table, layers, table.count_rows())
     manifest["complete"] = True
@@ -552,3 +554,24 @@ def query_position(model, tokenizer, text: str, position: int) -> Query:
     word = encoding.words[position]
     vectors = pool_hidden_states(model, [encoding], [mean_weights(len(encoding), word.pieces)])[0]
     return Query(word.text, position, vectors)
+
+
+def clusters(points: np.ndarray, most: int = 6) -> list[int]:
+    """k-means clusters (cosine: on unit vectors) of a word's occurrences, k from 2 to `most` chosen by
+    silhouette; one cluster for fewer than 4 points. Fixed seeds: the same points give the same colours."""
+    from sklearn.cluster import KMeans
+    from sklearn.metrics import silhouette_score
+
+    if len(points) < 4:
+        return [0] * len(points)
+    unit = points / np.maximum(np.linalg.norm(points, axis=1, keepdims=True), 1e-12)
+    sample = unit if len(unit) <= 5000 else unit[np.random.default_rng(0).choice(len(unit), 5000, replace=False)]
+    best, best_score = None, -2.0
+    for k in range(2, min(most, len(sample) - 1) + 1):
+        model = KMeans(n_clusters=k, n_init=3, random_state=0).fit(sample)
+        if len(set(model.labels_)) < 2:
+            continue
+        score = silhouette_score(sample, model.labels_)
+        if score > best_score:
+            best, best_score = model, score
+    return [0] * len(points) if best is None else best.predict(unit).tolist()
