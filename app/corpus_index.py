@@ -48,7 +48,8 @@ TABLE = "words"
 MANIFEST = "manifest.json"
 CHUNK_SENTENCES = 512       # sentences per commit: what a resumed build may have to redo
 BATCH_SIZE = 32
-EXACT_BELOW = 50_000        # rows: a full scan answers within ~50 ms on a 2-core CPU (bench/corpus.py)
+EXACT_BELOW = 20_000        # rows: LanceDB's full scan took 1.4-4.7 µs a row on the shared 2-core CPU
+                            # (bench/corpus.py), so 50 ms at 10,000-35,000 rows
 NPROBES = 32                # IVF partitions scanned per query
 KMEANS_SAMPLE_RATE = 32     # rows per partition the IVF clustering trains on (LanceDB's default: 256)
 KMEANS_ITERATIONS = 10      # (LanceDB's default: 50)
@@ -368,7 +369,7 @@ def build_ann(table, layers: Sequence[int], rows: int) -> dict:
     from lancedb.index import IvfFlat
 
     partitions = max(1, min(4096, int(np.sqrt(rows))))
-    sample = np.random.default_rng(0).choice(rows, size=min(RECALL_QUERIES, rows), replace=False)
+    sample = np.sort(np.random.default_rng(0).choice(rows, size=min(RECALL_QUERIES, rows), replace=False))
     recalls = {}
     started = time.perf_counter()
     for layer in layers:
@@ -377,12 +378,10 @@ def build_ann(table, layers: Sequence[int], rows: int) -> dict:
         table.create_index(column, config=IvfFlat(distance_type="cosine", num_partitions=partitions,
                                                   sample_rate=KMEANS_SAMPLE_RATE, max_iterations=KMEANS_ITERATIONS))
         queries = table.take_offsets(sample.tolist()).select([column]).to_arrow()[column]
-        found = 0
-        for query in queries.to_numpy(zero_copy_only=False):
-            query = np.asarray(query, dtype=np.float32)
-            exact = _search(table, query, column, 10, None, exact=True)
-            approximate = _search(table, query, column, 10, None, exact=False)
-            found += len(_keys(exact) & _keys(approximate))
+        queries = np.stack(queries.to_numpy(zero_copy_only=False)).astype(np.float32)
+        exact = brute_force_top_k(table, column, queries, 10)
+        found = sum(len(set(truth) & _keys(_search(table, query, column, 10, None, exact=False)))
+                    for query, truth in zip(queries, exact, strict=True))
         recalls[str(layer)] = round(found / (10 * len(sample)), 4)
     return {"type": "IVF_FLAT", "partitions": partitions, "nprobes": NPROBES,
             "above_rows": EXACT_BELOW, "recall_at_10": recalls, "recall_queries": len(sample),
@@ -409,6 +408,25 @@ class Hit:
     def to_json(self) -> dict:
         return {"sentence_id": self.sentence_id, "word_index": self.word_index, "word": self.word,
                 "sentence": self.sentence, "similarity": self.similarity}
+
+
+def brute_force_top_k(table, column: str, queries: np.ndarray, k: int) -> list[list[tuple[int, int]]]:
+    """The exact k nearest rows (sentence_id, word_index) of each query by cosine, in numpy, streaming
+    the table in batches: what the ANN index's recall is measured against."""
+    unit = queries / np.maximum(np.linalg.norm(queries, axis=1, keepdims=True), 1e-12)
+    best = np.full((len(queries), 0), -np.inf)
+    keys = np.zeros((len(queries), 0, 2), dtype=np.int64)
+    for batch in table.search().select(["sentence_id", "word_index", column]).limit(None).to_batches(65_536):
+        width = batch.schema.field(column).type.list_size
+        vectors = batch[column].values.to_numpy(zero_copy_only=False).reshape(-1, width).astype(np.float32)
+        vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+        scores = unit @ vectors.T                                                     # (Q, batch)
+        ids = np.stack([batch["sentence_id"].to_numpy(), batch["word_index"].to_numpy()], axis=1)
+        best = np.concatenate([best, scores], axis=1)
+        keys = np.concatenate([keys, np.broadcast_to(ids, (len(queries), *ids.shape))], axis=1)
+        keep = np.argsort(-best, axis=1, kind="stable")[:, :k]
+        best, keys = np.take_along_axis(best, keep, 1), np.take_along_axis(keys, keep[..., None], 1)
+    return [[tuple(map(int, pair)) for pair in row] for row in keys]
 
 
 def _keys(table: pa.Table) -> set[tuple[int, int]]:
