@@ -287,10 +287,10 @@ def prepare_folder(folder: Path, plan: dict, replace: bool) -> dict:
             raise
         _clear(folder)
         return fresh
-    differences = _differences(old, plan)
     if replace:
         _clear(folder)
         return fresh
+    differences = _differences(old, plan)
     if differences:
         raise CorpusIndexError(f"{folder} holds an index built differently: {'; '.join(differences)}. Pass "
                                "--replace to build it again from scratch (an index never mixes two builds)")

@@ -4,6 +4,7 @@
                                            # against a plain transformers loop, then query latency (k = 10)
     python -m bench.corpus --part scale --rows 1000000   # synthetic 384-wide float16 rows: exact scan vs
                                                           # the IVF index, recall@10 and latency
+    python -m bench.corpus --part gpu      # on a CUDA machine: a base-sized model's sentences per second
 
 The baseline loop is what one writes without this app: transformers, one sentence at a time, each
 word's vector the mean of its pieces at the three layers, appended to a list and saved with numpy.
@@ -146,15 +147,45 @@ def run_scale(args) -> dict:
             "speedup_ann_vs_exact": round(statistics.median(exact_ms) / statistics.median(ann_ms), 1)}
 
 
+def run_gpu(args) -> dict:
+    """Sentences per second of the embedding step (no LanceDB write: the GPU machine's image lacks it) for a
+    base-sized BERT with random weights (12 layers, 768 wide), on EWT dev, at layers 0, 6, 12, in float32."""
+    import torch
+
+    from app.corpus import read_corpus_files
+    from app.corpus_index import embed_sentences
+    from bert_core import BertModel, default_checkpoint, load_tokenizer
+    from bert_core.config import PRESETS
+
+    path = Path(args.ewt_dev)
+    corpus = read_corpus_files([(path.name, path.read_bytes())])
+    tokenizer = load_tokenizer(args.tokenizer or default_checkpoint())  # bert-base-uncased's vocabulary
+    model = BertModel(PRESETS["bert-base"]).to("cuda").eval()
+    result = {"device": torch.cuda.get_device_name(0), "model": "bert-base shape, random weights",
+              "sentences": len(corpus.sentences)}
+    for batch_size in (32, 128):
+        embed_sentences(model, tokenizer, corpus.sentences[:256], [0, 6, 12], batch_size)  # warm-up
+        torch.cuda.synchronize()
+        start = time.perf_counter()
+        rows, _ = embed_sentences(model, tokenizer, corpus.sentences, [0, 6, 12], batch_size)
+        torch.cuda.synchronize()
+        seconds = time.perf_counter() - start
+        result[f"batch_{batch_size}"] = {"seconds": round(seconds, 2), "words": rows.num_rows,
+                                         "sentences_per_second": round(len(corpus.sentences) / seconds, 1)}
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--part", choices=("ewt", "scale"), required=True)
+    parser.add_argument("--part", choices=("ewt", "scale", "gpu"), required=True)
+    parser.add_argument("--ewt-dev", default=str(EWT_DEV), help="EWT dev (--part gpu)")
+    parser.add_argument("--tokenizer", default=None, help="tokenizer folder (--part gpu; default: the default model's)")
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--queries", type=int, default=50)
     parser.add_argument("--baseline-sentences", type=int, default=500)
     parser.add_argument("--scratch", default=None, help="folder for the synthetic table (default: the temp dir)")
     args = parser.parse_args()
-    result = run_ewt(args) if args.part == "ewt" else run_scale(args)
+    result = {"ewt": run_ewt, "scale": run_scale, "gpu": run_gpu}[args.part](args)
     print(json.dumps({"bench": f"corpus_{args.part}", **result}))
 
 
