@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -56,7 +57,7 @@ def baseline_loop(sentences, count: int, out: Path) -> float:
 def run_ewt(args) -> dict:
     from app import corpus_index
     from app.corpus import read_corpus_files
-    from bert_core import DEFAULT_MODEL, load_pretrained
+    from bert_core import DEFAULT_MODEL, encode, load_pretrained
 
     corpus = read_corpus_files([(p.name, p.read_bytes()) for p in (EWT_TRAIN, EWT_DEV)])
     model, tokenizer = load_pretrained(device="cpu")
@@ -73,13 +74,15 @@ def run_ewt(args) -> dict:
                       sentences_per_second=round(len(corpus.sentences) / manifest["seconds"], 1),
                       recall_at_10=ann.get("recall_at_10"), ann_type=ann.get("type"),
                       disk_mb=round(sum(f.stat().st_size for f in folder.rglob("*") if f.is_file()) / 2**20, 1))
+        print(json.dumps({"partial": result}), file=sys.stderr, flush=True)  # kept should a later step fail
         index = corpus_index.CorpusIndex(folder)
         dev = [s for s in corpus.sentences if s.source.startswith(EWT_DEV.name)]
         rng = np.random.default_rng(0)
         latencies = {"ann": [], "exact": []}
         for sentence in rng.choice(len(dev), size=args.queries, replace=False):
             text = dev[sentence].text
-            query = corpus_index.query_position(model, tokenizer, text, int(rng.integers(0, 3)))
+            words = len(encode(tokenizer, text).words)
+            query = corpus_index.query_position(model, tokenizer, text, int(rng.integers(0, words)))
             for kind in latencies:
                 start = time.perf_counter()
                 index.search(query.vectors[6], 6, k=10, exact=kind == "exact")
