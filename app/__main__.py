@@ -166,7 +166,7 @@ def run_index(args) -> int:
             manifest = corpus_index.build_index(corpus, args.out, model=model, tokenizer=tokenizer,
                                                 model_name=args.model, layers=layers, engine=args.engine,
                                                 replace=args.replace, progress=progress, ray_address=args.ray_address,
-                                                ray_workers=args.workers)
+                                                ray_workers=args.workers, ray_device=args.device)
     except corpus_index.CorpusIndexError as err:
         raise Unusable(str(err)) from err
     ann = manifest.get("ann") or {}

@@ -312,9 +312,11 @@ def _open_table(folder: Path, schema: pa.Schema | None = None):
 def build_index(corpus: Corpus, folder: str | Path, *, model, tokenizer, model_name: str, layers: list[int],
                 engine: str = "local", replace: bool = False, batch_size: int = BATCH_SIZE,
                 progress: Progress | None = None, ray_address: str | None = None, ray_workers: int | None = None,
-                ray_cpus: int | None = None, ann_above: int = EXACT_BELOW) -> dict:
+                ray_cpus: int | None = None, ray_device: str | None = None, ann_above: int = EXACT_BELOW) -> dict:
     """Index every word of the corpus at the given layers; returns the manifest. Resumes a half-written build
-    of the same model, layers and corpus; refuses to mix with another build (replace: start again)."""
+    of the same model, layers and corpus; refuses to mix with another build (replace: start again).
+    The Ray engine's workers load model_name themselves, on ray_device (None: a GPU each where the
+    cluster has GPUs, whatever the driver has)."""
     folder = Path(folder)
     manifest = prepare_folder(folder, _plan(model, model_name, model_digest(model_name), layers, corpus), replace)
     if manifest["complete"]:
@@ -333,7 +335,7 @@ def build_index(corpus: Corpus, folder: str | Path, *, model, tokenizer, model_n
         from .corpus_ray import embed_with_ray
 
         words, skipped = embed_with_ray(todo, folder, TABLE, model_name=model_name, layers=layers,
-                                        device=str(model.device), batch_size=batch_size, address=ray_address,
+                                        device=ray_device, batch_size=batch_size, address=ray_address,
                                         workers=ray_workers, num_cpus=ray_cpus)
         manifest.update(sentences_done=total, words=manifest["words"] + words,
                         skipped_words=manifest["skipped_words"] + skipped)

@@ -31,7 +31,7 @@ class Embedder:
     def __init__(self, model_name: str, layers: Sequence[int], device: str | None, batch_size: int):
         from .models import load_model
 
-        self.model, self.tokenizer = load_model(model_name) if device is None else _load_on(model_name, device)
+        self.model, self.tokenizer = _load_on(model_name, device) if device else load_model(model_name)
         self.layers, self.batch_size = list(layers), batch_size
 
     def __call__(self, batch: pa.Table) -> pa.Table:
