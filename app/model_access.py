@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from bert_core import DEFAULT_MODEL
-from bert_core.weights import WEIGHT_FILES, DownloadProgress, resolve_checkpoint
+from bert_core.weights import WEIGHT_FILES, DownloadProgress, in_hub_cache, resolve_checkpoint
 
 from .models import load_model
 
@@ -89,8 +90,20 @@ def read_models(path: Path) -> dict[str, str]:
         if not isinstance(source, str) or not source.strip() or not name.strip():
             raise AccessError(f'{MODELS_ENV}: {path}: {name!r} must be a name = "folder or hub id"')
         folder = path.parent / Path(source).expanduser()
-        models[name] = str(folder) if folder.is_dir() else source
+        if folder.is_dir():
+            models[name] = str(folder)
+        elif _is_hub_id(source) and in_hub_cache(source):
+            models[name] = source
+        else:  # a visitor's click must never be what downloads a model, or tries a mistyped folder on the hub
+            raise AccessError(f"{MODELS_ENV}: {path}: {name!r} = {source!r} is neither a folder (looked for {folder}) "
+                              "nor a hub id in the Hugging Face cache: download it first (`hf download ID`) or "
+                              "correct the folder")
     return models
+
+
+def _is_hub_id(source: str) -> bool:
+    """'name' or 'owner/name' with the hub's characters; './x', '/x', '~/x', 'a/b/c' are paths."""
+    return re.fullmatch(r"[\w.-]+(/[\w.-]+)?", source) is not None and not source.startswith(".")
 
 
 def refusal(access: Access) -> str:

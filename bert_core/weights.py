@@ -342,6 +342,17 @@ def resolve_checkpoint(name_or_path: str | os.PathLike, progress: DownloadProgre
             "the folder path.") from err
 
 
+def in_hub_cache(hub_id: str) -> bool:
+    """Whether a hub id's checkpoint is in the local Hugging Face cache (nothing is downloaded)."""
+    from huggingface_hub import snapshot_download
+
+    try:
+        snapshot_download(hub_id, allow_patterns=["config.json"], cache_dir=_hub_cache(), local_files_only=True)
+    except Exception:
+        return False
+    return True
+
+
 def _reporting_tqdm(progress: DownloadProgress) -> type:
     """A tqdm class for snapshot_download that draws nothing and passes on the bytes written.
 

@@ -7,6 +7,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from .figure_download import figure_download
+from .plotly_text import plain, plain_all
 
 MAX_WRITTEN_ROWS = 40  # beyond this the cells are too thin to hold text; the hover still has it
 
@@ -14,16 +15,16 @@ MAX_WRITTEN_ROWS = 40  # beyond this the cells are too thin to hold text; the ho
 def layer_heatmap_figure(*, values: dict[str, list[float | None]], title: str, value_name: str,
                          zrange: tuple[float, float] = (0.0, 1.0)) -> go.Figure:
     """values: one row per name, one value per layer (None: not defined there)."""
-    rows = list(values)
+    rows = plain_all(values)
     z = np.array([[np.nan if v is None else v for v in row] for row in values.values()], dtype=float)
     layers = [str(layer) for layer in range(z.shape[1])]
     # Viridis: sequential, readable in grey and with the common colour-vision deficiencies.
     figure = go.Figure(go.Heatmap(z=z, x=layers, y=rows, zmin=zrange[0], zmax=zrange[1], colorscale="Viridis",
                                   text=np.round(z, 2), xgap=1, ygap=1,
                                   texttemplate="%{text:.2f}" if len(rows) <= MAX_WRITTEN_ROWS else None,
-                                  colorbar=dict(title=dict(text=value_name), thickness=12),
+                                  colorbar=dict(title=dict(text=plain(value_name)), thickness=12),
                                   hovertemplate=f"%{{y}}, layer %{{x}}<br>{value_name} %{{z:.3f}}<extra></extra>"))
-    figure.update_layout(title=title, height=min(140 + 28 * len(rows), 760),
+    figure.update_layout(title=plain(title), height=min(140 + 28 * len(rows), 760),
                          xaxis=dict(title="layer (0 = embedding output)", type="category"),
                          yaxis=dict(autorange="reversed", type="category"), margin=dict(t=50, l=10, r=10, b=10))
     return figure

@@ -7,6 +7,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from .figure_download import figure_download
+from .plotly_text import plain
 
 BARS = (("accuracy", "best head", "#3b6fb6"), ("baseline accuracy", "best offset baseline", "#b0b0b0"),
         ("held-out accuracy", "best head, held out", "#9ecae1"))
@@ -16,14 +17,14 @@ def relation_bars(*, table: pd.DataFrame, title: str, key: str) -> go.Figure:
     """table: one row per relation in the order to draw (most frequent first), with the columns
     relation, count, best head, accuracy, baseline offset, baseline accuracy, held-out head,
     held-out accuracy (missing where a relation is not in both halves). Returns the figure."""
-    names = [f"{r} ({c:,})" for r, c in zip(table["relation"], table["count"], strict=True)]
+    names = [plain(f"{r} ({c:,})") for r, c in zip(table["relation"], table["count"], strict=True)]
     details = {"accuracy": table["best head"].map(lambda h: f"head {h}"),
                "baseline accuracy": table["baseline offset"].map(lambda o: f"offset {o:+d}"),
                "held-out accuracy": table["held-out head"].map(lambda h: f"head {h}" if isinstance(h, str) else "")}
     figure = go.Figure([go.Bar(x=names, y=table[column], name=name, marker_color=color, customdata=details[column],
                                hovertemplate="%{x}<br>" + name + ": %{y:.1%} (%{customdata})<extra></extra>")
                         for column, name, color in BARS])
-    figure.update_layout(title=dict(text=title, font=dict(size=14)), barmode="group", height=380,
+    figure.update_layout(title=dict(text=plain(title), font=dict(size=14)), barmode="group", height=380,
                          yaxis=dict(title="accuracy", tickformat=".0%", range=[0, 1]),
                          xaxis=dict(title="relation (words)", tickangle=-45),
                          legend=dict(orientation="h", y=1.02, x=1, xanchor="right", yanchor="bottom"),

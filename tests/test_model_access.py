@@ -42,7 +42,8 @@ def test_personal_is_the_default_mode():
     assert read_access({"BERT_EXPLORER_MODE": " Personal "}).mode == "personal"
 
 
-def test_classroom_reads_the_operators_list(tmp_path):
+def test_classroom_reads_the_operators_list(tmp_path, hub_cache):
+    hub_cache("google-bert/bert-base-uncased")
     (tmp_path / "local").mkdir()
     listing = tmp_path / "models.toml"
     listing.write_text('[models]\n"Local one" = "local"\n"BERT base" = "google-bert/bert-base-uncased"\n')
@@ -133,7 +134,8 @@ def test_settings_that_cannot_be_used_stop_the_page_with_a_message(monkeypatch):
         " ".join(e.value for e in at.error))
 
 
-def test_the_readme_example_list_reads_as_documented(tmp_path):
+def test_the_readme_example_list_reads_as_documented(tmp_path, hub_cache):
+    hub_cache("google-bert/bert-base-uncased")  # "a hub id, already in the cache", as the example says
     readme = (ROOT / "README.md").read_text()
     example = re.search(r"```toml\n(.*?)```", readme, re.S).group(1)
     (tmp_path / "checkpoints" / "course-bert").mkdir(parents=True)
@@ -141,3 +143,36 @@ def test_the_readme_example_list_reads_as_documented(tmp_path):
     models = model_access.read_models(tmp_path / "models.toml")
     assert models == {DEFAULT_MODEL: DEFAULT_MODEL, "BERT base (uncased)": "google-bert/bert-base-uncased",
                       "Course model": str(tmp_path / "checkpoints" / "course-bert")}
+
+
+@pytest.fixture
+def hub_cache(tmp_path, monkeypatch):
+    """An empty Hugging Face cache; cache(hub_id) puts a checkpoint's config.json in it, as a download would."""
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+
+    def cache(hub_id: str) -> None:
+        repo = tmp_path / "hub" / ("models--" + hub_id.replace("/", "--"))
+        commit = "0123456789abcdef0123456789abcdef01234567"
+        (repo / "snapshots" / commit).mkdir(parents=True)
+        (repo / "snapshots" / commit / "config.json").write_text("{}")
+        (repo / "refs").mkdir()
+        (repo / "refs" / "main").write_text(commit)
+    return cache
+
+
+@pytest.mark.parametrize("source", ["./checkpoints/gone", "/srv/models/gone", "~/gone", "checkpoints/course/gone",
+                                    "../gone", "checkpoints/gone", "google-bert/bert-base-uncassed"])
+def test_an_operator_entry_that_is_no_folder_and_not_in_the_cache_is_named_at_start(tmp_path, hub_cache, source):
+    (tmp_path / "models.toml").write_text(f'[models]\n"Course model" = "{source}"\n')
+    with pytest.raises(model_access.AccessError, match="neither a folder .* nor a hub id in the Hugging Face cache"):
+        model_access.read_models(tmp_path / "models.toml")
+
+
+def test_an_operator_hub_id_in_the_cache_stays_a_hub_id(tmp_path, hub_cache):
+    hub_cache("google-bert/bert-base-uncased")
+    hub_cache("distilroberta-base")
+    listing = '[models]\nbase = "google-bert/bert-base-uncased"\nsolo = "distilroberta-base"\n'
+    (tmp_path / "models.toml").write_text(listing)
+    models = model_access.read_models(tmp_path / "models.toml")
+    assert models["base"] == "google-bert/bert-base-uncased" and models["solo"] == "distilroberta-base"
