@@ -271,3 +271,23 @@ def test_a_corpus_reads_text_conllu_and_a_csv_column(tmp_path):
     (tmp_path / "u.csv").write_text("id,body\n1,x\n")
     with pytest.raises(CorpusError, match="no sentence"):
         read_corpus(tmp_path / "u.csv")
+
+
+def test_the_readme_commands_run_as_written(tmp_path, monkeypatch):
+    import shlex
+
+    from tests.conftest import ROOT
+    from tests.corpus_helpers import CONLLU
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("### Search a corpus"):readme.index("### Pre-training")]
+    commands = [shlex.split(line) for line in section.splitlines() if line.startswith("python -m app ")]
+    assert [c[3] for c in commands] == ["index", "search"]
+    monkeypatch.chdir(tmp_path)
+    small = tmp_path / "small.conllu"  # a two-sentence treebank stands in for EWT dev
+    small.write_text(CONLLU, encoding="utf-8")
+    for command in commands:
+        argv = [str(small) if word.endswith("en_ewt-ud-dev.conllu") else word for word in command[3:]]
+        assert main(argv) == 0, command
+    data = json.loads((tmp_path / "out.json").read_text())
+    assert data["query"] == {"word": "python", "position": 4} and len(data["results"]) == 10
