@@ -11,7 +11,7 @@ from bert_core import load_pretrained
 from tests.corpus_helpers import corpus_folder, tiny_checkpoint
 
 
-@pytest.mark.slow  # 67 s with Ray starting on the shared 2-core machine; the local engine is tested by default
+@pytest.mark.slow  # 67-117 s (Ray starting) on the shared 2-core machine; the local engine is tested by default
 def test_local_and_ray_engines_give_the_same_rows(tmp_path):
     model_folder = tiny_checkpoint(tmp_path / "model")
     model, tokenizer = load_pretrained(model_folder, device="cpu")
