@@ -209,7 +209,7 @@ def embed_sentences(model, tokenizer, sentences: Sequence[CorpusSentence], layer
     stacked = np.stack(kept).astype(np.float16) if kept else np.zeros((0, len(layers), hidden), np.float16)
     schema = row_schema(layers, hidden)
     arrays = [pa.array(columns[name], type=schema.field(name).type) for name in META_COLUMNS]
-    for j, _ in enumerate(layers):
+    for j in range(len(layers)):
         flat = pa.array(np.ascontiguousarray(stacked[:, j]).ravel(), type=pa.float16())
         arrays.append(pa.FixedSizeListArray.from_arrays(flat, hidden))
     return pa.Table.from_arrays(arrays, schema=schema), skipped
