@@ -21,6 +21,7 @@ pages = {
         st.Page("app/pages/word_in_context.py", title="A word in context", icon=":material/compare_arrows:"),
         st.Page("app/pages/word_senses.py", title="Word senses", icon=":material/scatter_plot:"),
         st.Page("app/pages/sentence_embeddings.py", title="Sentence embeddings", icon=":material/notes:"),
+        st.Page("app/pages/corpus_search.py", title="Search a corpus", icon=":material/manage_search:"),
     ],
     "Syntax": [
         st.Page("app/pages/syntax_sentence.py", title="Syntax in one sentence", icon=":material/account_tree:"),

@@ -2,6 +2,9 @@
 
     python -m app polysemy --data FILE.tsv [--model NAME_OR_PATH] --json OUT.json
     python -m app probe --conllu FILE [--model NAME_OR_PATH] [--max-sentences N] --json OUT.json
+    python -m app index --corpus PATH --layers 0,3,6 [--model M] --out DIR [--engine local|ray] [--device D]
+    python -m app search --index DIR --text "I love my pet python" --word python [--occurrence 1] --layer 6 \
+        [--k 10] --json OUT.json
     python -m app fill-mask --text "Istanbul is a great [MASK] to visit." [--model M] [--top-k 5] --json OUT.json
     python -m app nsp --a TEXT --b TEXT [--model M] --json OUT.json
     python -m app pll --data FILE.txt (one sentence per line) [--model M] --json OUT.json
@@ -146,6 +149,74 @@ def run_probe(args) -> int:
         log.warning("%s: %s", path, note)
     write_json(args.json, result.to_json())
     log.info("%s: %d sentences analysed, %d skipped → %s", path, result.sentences, result.skipped, args.json)
+    return 0
+
+
+def run_index(args) -> int:
+    from . import corpus_index
+    from .corpus import CorpusError, read_corpus
+
+    try:
+        corpus = read_corpus(args.corpus, column=args.column, max_sentences=args.max_sentences)
+    except CorpusError as err:
+        raise Unusable(str(err)) from err
+    for problem in corpus.problems[:20]:
+        log.warning("%s", problem)
+    if len(corpus.problems) > 20:
+        log.warning("… and %d more problem(s)", len(corpus.problems) - 20)
+    model, tokenizer = load_model_or_stop(args.model) if args.device is None else _model_on(args.model, args.device)
+    try:
+        layers = corpus_index.parse_layers(args.layers, model.config.num_hidden_layers)
+    except ValueError as err:
+        raise Unusable(f"--layers: {err}") from err
+    log.info("%d sentences from %d file(s); layers %s; %s engine on %s", len(corpus.sentences), len(corpus.files),
+             layers, args.engine, model.device)
+    try:
+        with progress_bar("indexing", "sentences") as progress:
+            manifest = corpus_index.build_index(corpus, args.out, model=model, tokenizer=tokenizer,
+                                                model_name=args.model, layers=layers, engine=args.engine,
+                                                replace=args.replace, progress=progress, ray_address=args.ray_address,
+                                                ray_workers=args.workers, ray_device=args.device)
+    except corpus_index.CorpusIndexError as err:
+        raise Unusable(str(err)) from err
+    ann = manifest.get("ann") or {}
+    log.info("%s: %s words of %s sentences at layers %s (%s skipped)%s", args.out, f"{manifest['words']:,}",
+             f"{manifest['corpus']['sentences']:,}", manifest["layers"], f"{manifest['skipped_words']:,}",
+             f"; ANN recall@10 {ann['recall_at_10']}" if ann else "; exact search")
+    return 0
+
+
+def _model_on(name: str, device: str):
+    from bert_core import load_pretrained
+
+    from .corpus_index import checkpoint_folder
+
+    try:
+        return load_pretrained(checkpoint_folder(name), device=device)
+    except (CheckpointError, ValueError, OSError, RuntimeError) as err:
+        raise Unusable(f"cannot load the model {name!r} on {device}: {err}") from err
+
+
+def run_search(args) -> int:
+    from . import corpus_index
+
+    try:
+        index = corpus_index.CorpusIndex(args.index)
+        model_name = args.model or index.manifest["model"]
+        index.check_model(model_name)
+        index.check_layer(args.layer)
+    except corpus_index.CorpusIndexError as err:
+        raise Unusable(f"{args.index}: {err}") from err
+    model, tokenizer = load_model_or_stop(model_name)
+    try:
+        query = corpus_index.query_word(model, tokenizer, args.text, args.word, args.occurrence)
+    except corpus_index.WordNotFound as err:
+        raise Unusable(str(err)) from err
+    hits = index.search(query.vectors[args.layer], args.layer, k=args.k, exact=args.exact or None)
+    write_json(args.json, {"index": str(args.index), "layer": args.layer,
+                           "query": {"word": query.word, "position": query.position},
+                           "results": [hit.to_json() for hit in hits]})
+    log.info("wrote %s: %d nearest occurrences of %r at layer %d", args.json, len(hits), query.word, args.layer)
     return 0
 
 
@@ -360,6 +431,31 @@ def parser() -> argparse.ArgumentParser:
     probe.add_argument("--json", required=True, help="where to write the results")
     probe.set_defaults(run=run_probe)
 
+    index = commands.add_parser("index", help="every word's vector of a corpus at chosen layers (LanceDB)")
+    index.add_argument("--corpus", required=True, help="text (one sentence per line), CoNLL-U, CSV/TSV; file or folder")
+    index.add_argument("--layers", required=True, help="comma-separated layers, 0 = embeddings (e.g. 0,3,6)")
+    index.add_argument("--model", default=DEFAULT_MODEL, help="checkpoint folder or hub id")
+    index.add_argument("--out", required=True, help="the index folder")
+    index.add_argument("--engine", choices=("local", "ray"), default="local")
+    index.add_argument("--device", default=None, help="cpu, cuda, cuda:1… (default: the GPU when there is one)")
+    index.add_argument("--column", default=None, help="the CSV/TSV column holding sentences (default: sentence/text)")
+    index.add_argument("--max-sentences", type=positive_int, default=None, help="index only the first N sentences")
+    index.add_argument("--replace", action="store_true", help="rebuild a folder that holds another index")
+    index.add_argument("--ray-address", default=None, help="join this Ray cluster (default: start a local one)")
+    index.add_argument("--workers", type=positive_int, default=None, help="Ray workers (default: GPUs, else CPUs)")
+    index.set_defaults(run=run_index)
+
+    search = commands.add_parser("search", help="the corpus words nearest a word of a sentence")
+    search.add_argument("--index", required=True, help="an index folder built by `index`")
+    search.add_argument("--text", required=True, help="the sentence holding the query word")
+    search.add_argument("--word", required=True, help="the query word (a whole word of --text, any case)")
+    search.add_argument("--occurrence", type=positive_int, default=1, help="which occurrence of the word (from 1)")
+    search.add_argument("--layer", type=int, required=True, help="a layer the index holds")
+    search.add_argument("--k", type=positive_int, default=10, help="how many results")
+    search.add_argument("--model", default=None, help="default: the index's own model")
+    search.add_argument("--exact", action="store_true", help="exact search even where the index has an ANN index")
+    search.add_argument("--json", required=True, help="where to write the results")
+    search.set_defaults(run=run_search)
     fill = commands.add_parser("fill-mask", help="top-k words for each [MASK], final and at every layer (the lens)")
     fill.add_argument("--text", required=True, help="a sentence with [MASK] typed where a word is hidden")
     fill.add_argument("--top-k", type=positive_int, default=pretraining.TOP_K, help="predictions per mask and layer")

@@ -1,7 +1,7 @@
 """Reading CoNLL-U treebanks: words, heads and relations, checked, with line numbers for every problem.
 
-Only what the syntax analyses need is kept: FORM, UPOS, HEAD and DEPREL of each word. Multi-word token
-ranges (ID "1-2") and empty nodes (ID "1.1") are skipped, so words are the treebank's syntactic
+Only what the syntax analyses and the corpus index need is kept: FORM, UPOS, HEAD and DEPREL of each
+word. Multi-word token ranges (ID "1-2") and empty nodes (ID "1.1") are skipped, so words are the treebank's syntactic
 words. A sentence with a problem (wrong column count, a bad ID or HEAD, a cycle, no root or
 several roots, bytes that are not UTF-8) is reported with its line number and skipped; the
 others are kept. Whole-file problems (empty, no sentences at all) raise ConlluError.
@@ -24,7 +24,7 @@ class Sentence:
     deprels: tuple[str, ...]    # DEPREL as written, subtypes kept ("nmod:poss")
     line: int                   # 1-based line where the sentence starts
     sent_id: str = ""
-    upos: tuple[str, ...] = ()  # UPOS of each word ("_" where the file has none)
+    upos: tuple[str, ...] = ()  # UPOS of each word ("_" where the file has none); the corpus index filters on it
 
 
 @dataclass(frozen=True)

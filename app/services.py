@@ -5,8 +5,11 @@ The computations themselves are plain functions elsewhere in app/, called here a
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
+from pathlib import Path
 
+import numpy as np
 import streamlit as st
 from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
 
@@ -16,6 +19,7 @@ from components.job_wait import long_job_turn
 from . import (
     attention,
     compare,
+    corpus_index,
     cpu_tuning,
     inputs,
     model_access,
@@ -29,6 +33,7 @@ from . import (
     walkthrough,
 )
 from .conllu import ConlluError, read_conllu
+from .corpus import read_corpus_files
 from .heads import parse_heads
 
 # A long cached result is computed once: a session asking for the same one meanwhile waits for it,
@@ -243,6 +248,64 @@ def syntax_corpus(model_name: str, kind: str, digest: str, max_sentences: int, _
     return result
 
 
+# ---------------------------------------------------------------------------------------------
+# Search a corpus. Indexes the app builds (shipped sample, uploads) live under index_home(), one
+# folder per model, corpus and layers, so building the same one again finds it (or resumes it).
+
+def index_home() -> Path:
+    """Where the app keeps the indexes it builds: $BERT_EXPLORER_INDEX_DIR, else ~/.cache/bert-explorer/indexes."""
+    chosen = os.environ.get("BERT_EXPLORER_INDEX_DIR", "").strip()
+    return Path(chosen) if chosen else Path.home() / ".cache" / "bert-explorer" / "indexes"
+
+
+@st.cache_data(max_entries=8, show_spinner=SHARED_WAIT)
+def built_corpus_index(model_name: str, digest: str, name: str, layers: tuple[int, ...], _data: bytes) -> str:
+    """The folder of the index of one corpus file (a shipped sample or an upload), built first if needed,
+    exactly as `python -m app index` builds it. Raises CorpusError when the file has no sentence."""
+    corpus = read_corpus_files([(name, _data)])
+    model, tokenizer = get_model(model_name)
+    folder = index_home() / f"{corpus_index.model_digest(model_name)[:16]}-{corpus.digest[:16]}-" \
+                            f"{'-'.join(map(str, layers))}"
+    with long_job_turn(what="This corpus", items=len(corpus.sentences), unit="sentences"):
+        bar, progress = _progress_bar("Indexing:")
+        corpus_index.build_index(corpus, folder, model=model, tokenizer=tokenizer, model_name=model_name,
+                                 layers=list(layers), progress=progress)
+    bar.empty()
+    return str(folder)
+
+
+def index_stamp(folder: str) -> float:
+    """Changes whenever the index is rebuilt (its manifest is rewritten): part of the cache keys below."""
+    try:
+        return (Path(folder) / corpus_index.MANIFEST).stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+@st.cache_resource(max_entries=4, show_spinner="Opening the index…")
+def open_corpus_index(folder: str, stamp: float) -> corpus_index.CorpusIndex:
+    """An opened, checked index (raises CorpusIndexError; errors are not cached)."""
+    return corpus_index.CorpusIndex(folder)
+
+
+@st.cache_data(max_entries=64, show_spinner="Searching…")
+def corpus_search(folder: str, stamp: float, model_name: str, text: str, position: int, layer: int, k: int,
+                  where: str | None) -> tuple[dict, list[corpus_index.Hit]]:
+    """(the query as the CLI writes it, the hits): what `python -m app search` computes."""
+    model, tokenizer = get_model(model_name)
+    query = corpus_index.query_position(model, tokenizer, text, position)
+    hits = open_corpus_index(folder, stamp).search(query.vectors[layer], layer, k=k, where=where)
+    return {"word": query.word, "position": query.position}, hits
+
+
+@st.cache_data(max_entries=8, show_spinner="Projecting every occurrence…")
+def occurrence_map(folder: str, stamp: float, word: str, layer: int, method: str, limit: int):
+    """(metadata rows, (n, 2) coordinates, cluster of each point) of every stored occurrence of a word."""
+    meta, points = open_corpus_index(folder, stamp).occurrences(word, layer, limit)
+    if len(points) == 0:
+        return meta.to_pylist(), np.zeros((0, 2)), []
+    coords = vectors.project(points, method, 2)
+    return meta.to_pylist(), coords, corpus_index.clusters(points)
 # Pre-training pages: one forward per masked input (the lens logits, cached as a resource: up to
 # MAX_MASKS × L × vocabulary floats, read-only), so temperature, top-k, targets and pinned words
 # redraw without running the model.
