@@ -2,6 +2,7 @@
 
     python -m app polysemy --data FILE.tsv [--model NAME_OR_PATH] --json OUT.json
     python -m app probe --conllu FILE [--model NAME_OR_PATH] [--max-sentences N] --json OUT.json
+    python -m app mixing --text TEXT [--text-b TEXT] [--model NAME_OR_PATH] --json OUT.json
 
 Exit status: 0 when the JSON is written; 2, with a one-line message, for arguments that cannot be
 used (argparse's own rule, also for a count such as --max-sentences 0) and for an input file, model
@@ -20,7 +21,7 @@ from pathlib import Path
 
 from bert_core import DEFAULT_MODEL, CheckpointError
 
-from . import cpu_tuning, polysemy, syntax
+from . import contributions, cpu_tuning, inputs, polysemy, syntax
 from .conllu import ConlluError, read_conllu
 from .models import load_model
 from .vectors import Progress
@@ -139,6 +140,34 @@ def run_probe(args) -> int:
     return 0
 
 
+def run_mixing(args) -> int:
+    """Norm-based attention and value zeroing of one input (app.contributions): {"model", "tokens",
+    "norm_based" [layer][head] T × T, "value_zeroing" [layer] T × T}."""
+    from bert_core import encode
+
+    texts = []
+    for name, text in (("--text", args.text), ("--text-b", args.text_b or "")):
+        cleaned, notices = inputs.clean_text(text, name)
+        for notice in notices:
+            log.warning("%s", notice.text)
+        texts.append(cleaned)
+    if not texts[0].strip():
+        raise Unusable("--text is empty: give the sentence to analyse")
+    model, tokenizer = load_model_or_stop(args.model)
+    enc = encode(tokenizer, *texts)
+    if enc.truncated:
+        log.warning("the input is longer than the model reads: truncated to %d pieces", len(enc))
+    with progress_bar("norm-based attention and value zeroing", "steps") as progress:
+        progress(0, 2)
+        norms = contributions.norm_analysis(model, enc)
+        progress(1, 2)
+        zeroing = contributions.value_zeroing(model, enc)
+        progress(2, 2)
+    write_json(args.json, contributions.mixing_json(args.model, enc, norms, zeroing))
+    log.info("%d pieces, %d layers → %s", len(enc), len(zeroing), args.json)
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m app", description="BERT Explorer analyses, headless.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -155,6 +184,13 @@ def parser() -> argparse.ArgumentParser:
     probe.add_argument("--max-sentences", type=positive_int, default=None, help="analyse only the first N sentences")
     probe.add_argument("--json", required=True, help="where to write the results")
     probe.set_defaults(run=run_probe)
+
+    mixing = commands.add_parser("mixing", help="norm-based attention and value zeroing of one input")
+    mixing.add_argument("--text", required=True, help="the sentence (sentence A)")
+    mixing.add_argument("--text-b", default="", help="a second sentence (sentence B), optional")
+    mixing.add_argument("--model", default=DEFAULT_MODEL, help="checkpoint folder or hub id")
+    mixing.add_argument("--json", required=True, help="where to write the results")
+    mixing.set_defaults(run=run_mixing)
     return parser
 
 

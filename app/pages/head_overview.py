@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from app import heads, overview, services, url_state
+from app import contributions, heads, overview, services, url_state
 from components.head_grid import head_grid
 from components.matrix_heatmap import matrix_heatmap
 from components.stacked_parts import stacked_parts
@@ -14,6 +14,7 @@ selection = st.session_state["selection"]
 config = selection.model.config
 L, nh = config.num_hidden_layers, config.num_attention_heads
 enc, patterns, flow = services.head_overview(selection.model_name, selection.text_a, selection.text_b)
+contribution = services.head_contributions(selection.model_name, selection.text_a, selection.text_b)
 labels = enc.tokens
 
 st.title("Head overview")
@@ -59,9 +60,32 @@ with grids:
                     st.session_state["pick_clicked"] = clicked
                     st.rerun()  # redraw the grids with the new head outlined
 with numbers:
-    st.dataframe(pd.DataFrame({"statistic": list(overview.PATTERNS.values()),
-                               chosen: [f"{patterns[name][layer, head]:.3f}" for name in overview.PATTERNS]}),
+    statistics = {**{overview.PATTERNS[n]: patterns[n] for n in overview.PATTERNS},
+                  **{contributions.CONTRIBUTION_STATS[n]: contribution[n] for n in contributions.CONTRIBUTION_STATS}}
+    st.dataframe(pd.DataFrame({"statistic": list(statistics),
+                               chosen: [f"{values[layer, head]:.3f}" for values in statistics.values()]}),
                  hide_index=True)
+
+st.header("Attention is not contribution")
+st.markdown(
+    "A head's output for token i is Σⱼ αᵢⱼ f(xⱼ), f(xⱼ) = (xⱼ W_V + b_V) W_O the value vector through the head's "
+    "share of the output projection (Kobayashi et al. 2020). **Norm-based share to [CLS] / [SEP]**: the mean "
+    "over query tokens of Σ over those keys of ‖αᵢⱼ f(xⱼ)‖ ÷ Σⱼ ‖αᵢⱼ f(xⱼ)‖, to compare with the attention "
+    "mass on them above. **Mean contribution**: the mean over query tokens of Σⱼ ‖αᵢⱼ f(xⱼ)‖, how much the "
+    "head sends (in the units of the hidden vectors). High attention with a low share means the head "
+    "looks at a token that gives it almost nothing. The Contributions page has the whole layer and value zeroing.")
+special_heavy = max(("cls", "sep"), key=lambda name: patterns[name].max())
+heavy = np.unravel_index(int(patterns[special_heavy].argmax()), patterns[special_heavy].shape)
+token_name = "[CLS]" if special_heavy == "cls" else "[SEP]"
+st.info(f"On this input, layer {heavy[0] + 1} head {heavy[1] + 1} puts the most attention on {token_name}: "
+        f"{patterns[special_heavy][heavy]:.0%} of it on average, but {token_name} gives only "
+        f"{contribution[special_heavy + '_share'][heavy]:.0%} of its norm-weighted total.")
+lesson = st.columns(3)
+for index, name in enumerate(contributions.CONTRIBUTION_STATS):
+    with lesson[index]:
+        head_grid(values=contribution[name], title=contributions.CONTRIBUTION_STATS[name], key=f"ho_{name}",
+                  selected=(layer, head), zmin=0 if name != "contribution" else None,
+                  zmax=1 if name != "contribution" else None)
 
 st.header("Attention rollout")
 st.markdown(
@@ -102,7 +126,8 @@ def rollout_json() -> str:  # built only when the button is pressed: L × T × T
 
 
 stats = pd.DataFrame([{"layer": url_state.number(i), "head": url_state.number(h),
-                       **{name: float(patterns[name][i, h]) for name in overview.PATTERNS}}
+                       **{name: float(patterns[name][i, h]) for name in overview.PATTERNS},
+                       **{name: float(contribution[name][i, h]) for name in contributions.CONTRIBUTION_STATS}}
                       for i in range(L) for h in range(nh)])
 one, two = st.columns(2)
 one.download_button("Head statistics (CSV)", stats.to_csv(index=False), "head_overview.csv", "text/csv",
