@@ -30,7 +30,7 @@ from .contributions import head_norms, row_shares, transformed_vectors
 from .wordlevel import word_attention, word_ids_from_pieces, word_maps
 
 DIRECTIONS = ("All", "A→A", "A→B", "B→A", "B→B")
-MEASURES = {"weights": "Attention weights α", "norm": "Norm-weighted ‖α f(x)‖"}
+MEASURES = {"Attention weights": "weights", "Norm-weighted": "norm"}  # label (page, URL) → attention_view's measure
 _SEGMENTS = {"A": 0, "B": 1}
 
 
@@ -157,7 +157,7 @@ def attention_view(run: AttentionRun, layer: int | None = None, *, hide_specials
         weights = row_shares(np.stack([run.norms(i) for i in layers]))
         weights = weights if layer is None else weights[0]
     else:
-        raise ValueError(f"measure must be one of {tuple(MEASURES)}, not {measure!r}")
+        raise ValueError(f"measure must be one of {tuple(MEASURES.values())}, not {measure!r}")
     kept = list(range(len(enc)))
     if hide_specials:
         weights, kept = hide_special(weights, enc.special, renormalize)

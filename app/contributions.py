@@ -38,8 +38,7 @@ from .overview import attention_to
 
 CONTRIBUTION_STATS = {"contribution": "Mean contribution Σⱼ ‖αᵢⱼ f(xⱼ)‖",
                       "cls_share": "Norm-based share to [CLS]", "sep_share": "Norm-based share to [SEP]"}
-IMPORTANCE = {"output": "‖∂Y/∂ξ‖: how far the outputs move (every model)",
-              "mlm": "|∂L/∂ξ|: the masked-LM loss (models with an MLM head)"}
+IMPORTANCE = {"output": "Output change ‖∂Y/∂ξ‖", "mlm": "Masked-LM loss |∂L/∂ξ|"}  # objective → its label
 
 
 def transformed_vectors(model: BertModel, layer: int, layer_input: torch.Tensor) -> torch.Tensor:

@@ -33,11 +33,10 @@ def views() -> None:
     if is_pair:
         direction = controls[3].radio("Sentences (from → to)", DIRECTIONS, horizontal=True, key="dir",
                                       bind="query-params")
-    measure = st.radio("Draw", list(MEASURES), format_func=MEASURES.get, horizontal=True, key="measure",
-                       bind="query-params",
+    measure = MEASURES[st.radio("Draw", list(MEASURES), horizontal=True, key="measure", bind="query-params",
                        help="Attention weights α, or norm-based attention ‖α f(x)‖ (Kobayashi et al. 2020): the "
                             "size of what each token actually sends, its value vector through the head's share of "
-                            "the output projection")
+                            "the output projection")]
     if measure == "norm":
         st.caption("Norm-weighted: ‖αᵢⱼ f(xⱼ)‖ with f(xⱼ) = (xⱼ W_V + b_V) W_O of the head, each row divided by its "
                    "sum so it reads like attention (the share of the row's norm-weighted total); the toggles "

@@ -88,13 +88,13 @@ st.markdown(
     "head, a minimum, so it ranks nothing.) **Masked-LM models**: Michel's own |∂L/∂ξₕ|, L the masked-LM "
     "cross-entropy of the sentence's own pieces, predicted at their positions from the unmasked input (BERT "
     "trains on this: 10 % of its predicted pieces are left unchanged), averaged over the non-special pieces.")
-objectives = ["output"] + (["mlm"] if "mlm" in model.heads else [])
+objectives = {contributions.IMPORTANCE[name]: name for name in ["output"] + (["mlm"] if "mlm" in model.heads else [])}
 if "mlm" not in model.heads:
     st.info("This model has no masked-LM head: the importance is the output one only.")
 importance = None
 if not too_long:
-    objective = st.radio("Objective", objectives, format_func=contributions.IMPORTANCE.get, horizontal=True,
-                         key="objective", bind="query-params")
+    objective = objectives[st.radio("Objective", list(objectives), horizontal=True, key="objective",
+                                    bind="query-params")]
     importance, (counts, moved) = services.head_importance(selection.model_name, selection.text_a,
                                                            selection.text_b, objective)
     grid, curve = st.columns(2)
