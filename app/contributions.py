@@ -55,21 +55,31 @@ def head_norms(attn: torch.Tensor, transformed: torch.Tensor) -> torch.Tensor:
     return attn * transformed.norm(dim=-1)[:, None, :]
 
 
-def attention_residual(attn: torch.Tensor, transformed: torch.Tensor,
-                       layer_input: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """(T, T) ‖Σ_h α^h_ij f^h(x_j) + [i = j] x_i‖ and (T,) the context-mixing ratio of each token.
+def attended(model: BertModel, layer: int, attn: torch.Tensor, layer_input: torch.Tensor) -> torch.Tensor:
+    """(T, H): Σ_j Σ_h α^h_ij f^h(x_j), the attention block's output before b_O and the residual, computed
+    as (Σ_h α^h V^h) W_O^h: T²·H multiplications, not the T²·nh·H of summing the f vectors."""
+    attention = model.encoder.layer[layer].attention
+    values = attention.self.split_heads(attention.self.value(layer_input))[0]     # (nh, T, hd)
+    context = (attn.to(values.dtype) @ values).transpose(0, 1).reshape(len(values[0]), -1)  # heads concatenated
+    return context @ attention.output.dense.weight.T
+
+
+def attention_residual(attn: torch.Tensor, transformed: torch.Tensor, layer_input: torch.Tensor,
+                       everything: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(T, T) ‖Σ_h α^h_ij f^h(x_j) + [i = j] x_i‖ and (T,) the context-mixing ratio of each token, from
+    attn (nh, T, T), transformed (nh, T, H), layer_input (1, T, H) and everything = attended(…) (T, H).
 
     The T × T × H vectors are never built (400 MB a layer at 512 pieces): the squared norm of a sum
     over heads is Σ_h Σ_g α^h_ij α^g_ij ⟨f^h(x_j), f^g(x_j)⟩, from each token's nh × nh Gram matrix, in
     float64 since the terms may cancel."""
     a, f, x = attn.double(), transformed.double(), layer_input[0].double()
-    gram = torch.einsum("hjd,gjd->jhg", f, f)                                   # (T, nh, nh)
-    squared = (torch.einsum("hij,jhg->gij", a, gram) * a).sum(0)                # ‖Σ_h α f‖², (T, T)
+    gram = f.transpose(0, 1) @ f.permute(1, 2, 0)                               # (T_j, nh, nh)
+    weights = a.permute(2, 0, 1).contiguous()                                   # (T_j, nh, T_i): α^h_ij
+    squared = ((gram @ weights) * weights).sum(1).T                             # ‖Σ_h α f‖², (T_i, T_j)
     own = torch.einsum("hi,hid->id", torch.diagonal(a, dim1=-2, dim2=-1), f)   # Σ_h α_ii f(x_i), (T, H)
     diagonal = torch.arange(len(x))
     squared[diagonal, diagonal] += 2 * (own * x).sum(-1) + (x * x).sum(-1)     # + x_i on the diagonal
-    everything = torch.einsum("hij,hjd->id", a, f)                              # Σ_j Σ_h α f, (T, H)
-    mixing, preserving = (everything - own).norm(dim=-1), (own + x).norm(dim=-1)
+    mixing, preserving = (everything.double() - own).norm(dim=-1), (own + x).norm(dim=-1)
     return squared.clamp_min(0).sqrt().float(), (mixing / (mixing + preserving)).float()
 
 
@@ -89,7 +99,8 @@ def norm_analysis(model: BertModel, enc: Encoding) -> dict[str, np.ndarray]:
             attn = model.attention_probabilities(hidden[layer], layer)[0].float()
             transformed = transformed_vectors(model, layer, hidden[layer]).float()
             heads.append(head_norms(attn, transformed))
-            norms, mixing = attention_residual(attn, transformed, hidden[layer].float())
+            everything = attended(model, layer, attn, hidden[layer]).float()
+            norms, mixing = attention_residual(attn, transformed, hidden[layer].float(), everything)
             residual.append(norms)
             ratio.append(mixing)
     return {"heads": torch.stack(heads).cpu().numpy(), "residual": torch.stack(residual).cpu().numpy(),
