@@ -63,4 +63,4 @@ def test_head_overview_sets_contribution_beside_attention():
     statistics = list(at.dataframe[0].value["statistic"])
     assert statistics[-3:] == ["Mean contribution Σⱼ ‖αᵢⱼ f(xⱼ)‖", "Norm-based share to [CLS]",
                                "Norm-based share to [SEP]"]
-    assert "puts the most attention on" in texts(at.info) and "norm-weighted total" in texts(at.info)
+    assert "of its attention on [" in texts(at.info) and "largest such gap" in texts(at.info)

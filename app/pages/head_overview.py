@@ -74,12 +74,15 @@ st.markdown(
     "mass on them above. **Mean contribution**: the mean over query tokens of Σⱼ ‖αᵢⱼ f(xⱼ)‖, how much the "
     "head sends (in the units of the hidden vectors). High attention with a low share means the head "
     "looks at a token that gives it almost nothing. The Contributions page has the whole layer and value zeroing.")
-special_heavy = max(("cls", "sep"), key=lambda name: patterns[name].max())
-heavy = np.unravel_index(int(patterns[special_heavy].argmax()), patterns[special_heavy].shape)
-token_name = "[CLS]" if special_heavy == "cls" else "[SEP]"
-st.info(f"On this input, layer {heavy[0] + 1} head {heavy[1] + 1} puts the most attention on {token_name}: "
-        f"{patterns[special_heavy][heavy]:.0%} of it on average, but {token_name} gives only "
-        f"{contribution[special_heavy + '_share'][heavy]:.0%} of its norm-weighted total.")
+# The head where attention to [CLS] or [SEP] most overstates what that token contributes.
+gaps = {name: patterns[name] - contribution[f"{name}_share"] for name in ("cls", "sep")}
+special = max(gaps, key=lambda name: gaps[name].max())
+heavy = np.unravel_index(int(gaps[special].argmax()), gaps[special].shape)
+token_name = f"[{special.upper()}]"
+st.info(f"On this input, layer {heavy[0] + 1} head {heavy[1] + 1} puts {patterns[special][heavy]:.0%} of its "
+        f"attention on {token_name} (mean over tokens), but {token_name} gives only "
+        f"{contribution[special + '_share'][heavy]:.0%} of its norm-weighted total: the largest such gap of "
+        "any head.")
 lesson = st.columns(3)
 for index, name in enumerate(contributions.CONTRIBUTION_STATS):
     with lesson[index]:
