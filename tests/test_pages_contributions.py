@@ -64,3 +64,10 @@ def test_head_overview_sets_contribution_beside_attention():
     assert statistics[-3:] == ["Mean contribution Σⱼ ‖αᵢⱼ f(xⱼ)‖", "Norm-based share to [CLS]",
                                "Norm-based share to [SEP]"]
     assert "of its attention on [" in texts(at.info) and "largest such gap" in texts(at.info)
+
+
+def test_head_importance_of_a_longer_input_waits_to_be_asked_for():
+    at = open_page(CONTRIBUTIONS, text_a="word " * 68)           # 70 pieces: over 64, up to 128
+    assert at.toggle(key="importance").value is False
+    assert len(at.get("plotly_chart")) == 3                     # norm-based (2) and value zeroing, no importance
+    assert "Head importance (CSV)" not in [b.label for b in at.get("download_button")]

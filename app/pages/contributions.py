@@ -12,6 +12,7 @@ from components.head_grid import head_grid
 from components.matrix_heatmap import matrix_heatmap
 
 MAX_ZEROING_PIECES = 128  # value zeroing and head importance run the model T times over: seconds at 128 on a CPU
+AUTO_IMPORTANCE_PIECES = 64  # longer inputs compute head importance (a derivative per head) only when asked
 
 selection = st.session_state["selection"]
 model = selection.model
@@ -92,7 +93,11 @@ objectives = {contributions.IMPORTANCE[name]: name for name in ["output"] + (["m
 if "mlm" not in model.heads:
     st.info("This model has no masked-LM head: the importance is the output one only.")
 importance = None
-if not too_long:
+wanted = not too_long and st.toggle(
+    "Compute head importance", value=len(enc) <= AUTO_IMPORTANCE_PIECES, key="importance",
+    help=f"One forward-mode derivative per head ({L * nh} of them): computed at once up to "
+         f"{AUTO_IMPORTANCE_PIECES} pieces, on request up to {MAX_ZEROING_PIECES}")
+if wanted:
     objective = objectives[st.radio("Objective", list(objectives), horizontal=True, key="objective",
                                     bind="query-params")]
     importance, (counts, moved) = services.head_importance(selection.model_name, selection.text_a,
