@@ -47,18 +47,24 @@ with pick:
                  icon=":material/neurology:", query_params=url_state.page_params(layer=layer_number, head=head_number))
     st.page_link("app/pages/attention.py", label=f"See {chosen} in the head view (Attention views)",
                  icon=":material/visibility:", query_params=url_state.page_params(layer=layer_number, head=head_number))
+
+
+def pick_grid(values: np.ndarray, title: str, name: str, bounded: bool) -> None:
+    """One statistic's grid, the chosen head outlined; a click on a cell chooses that head."""
+    clicked = head_grid(values=values, title=title, key=f"ho_{name}", selected=(layer, head),
+                        zmin=0 if bounded else None, zmax=1 if bounded else None)
+    if clicked is not None and clicked != st.session_state.get(f"ho_{name}_last"):
+        st.session_state[f"ho_{name}_last"] = clicked  # a new click, not the lingering selection
+        if clicked != (layer, head):
+            st.session_state["pick_clicked"] = clicked
+            st.rerun()  # redraw the grids with the new head outlined
+
+
 with grids:
     columns = st.columns(3)
     for index, (name, title) in enumerate(overview.PATTERNS.items()):
         with columns[index % 3]:
-            bounded = name not in ("entropy", "distance")  # attention masses live in [0, 1]
-            clicked = head_grid(values=patterns[name], title=title, key=f"ho_{name}", selected=(layer, head),
-                                zmin=0 if bounded else None, zmax=1 if bounded else None)
-            if clicked is not None and clicked != st.session_state.get(f"ho_{name}_last"):
-                st.session_state[f"ho_{name}_last"] = clicked  # a new click, not the lingering selection
-                if clicked != (layer, head):
-                    st.session_state["pick_clicked"] = clicked
-                    st.rerun()  # redraw the grids with the new head outlined
+            pick_grid(patterns[name], title, name, bounded=name not in ("entropy", "distance"))  # masses: [0, 1]
 with numbers:
     statistics = {**{overview.PATTERNS[n]: patterns[n] for n in overview.PATTERNS},
                   **{contributions.CONTRIBUTION_STATS[n]: contribution[n] for n in contributions.CONTRIBUTION_STATS}}
@@ -86,9 +92,7 @@ st.info(f"On this input, layer {heavy[0] + 1} head {heavy[1] + 1} puts {patterns
 lesson = st.columns(3)
 for index, name in enumerate(contributions.CONTRIBUTION_STATS):
     with lesson[index]:
-        head_grid(values=contribution[name], title=contributions.CONTRIBUTION_STATS[name], key=f"ho_{name}",
-                  selected=(layer, head), zmin=0 if name != "contribution" else None,
-                  zmax=1 if name != "contribution" else None)
+        pick_grid(contribution[name], contributions.CONTRIBUTION_STATS[name], name, bounded=name != "contribution")
 
 st.header("Attention rollout")
 st.markdown(
