@@ -10,7 +10,7 @@
 - head importance by forward-mode differentiation (contributions.output_importance) at about 32 pieces.
 Inputs are UD English EWT dev sentences, joined; the default model; medians of --reps, interleaved.
 
-    python bench/contributions.py [--reps 3]
+    python bench/contributions.py [--reps 3] [--device cuda]
 
 prints one JSON line.
 """
@@ -37,8 +37,11 @@ from bert_core import encode, load_pretrained  # noqa: E402
 
 
 def seconds(work) -> float:
+    sync = torch.cuda.synchronize if torch.cuda.is_initialized() else (lambda: None)
+    sync()
     start = time.perf_counter()
     work()
+    sync()
     return time.perf_counter() - start
 
 
@@ -54,13 +57,14 @@ def median_times(jobs: dict, reps: int) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--device", default="cpu")
     args = parser.parse_args()
-    model, tokenizer = load_pretrained(device="cpu")
+    model, tokenizer = load_pretrained(device=args.device)
     load_before = os.getloadavg()
 
     def forward(enc):
         with torch.inference_mode():
-            model(**enc.to_tensors(), output_hidden_states=True)
+            model(**enc.to_tensors(model.device), output_hidden_states=True)
 
     results = {}
     enc = encode(tokenizer, ewt_text(tokenizer, 512, "Today"))
@@ -85,8 +89,8 @@ def main() -> None:
     results["goals"] = {
         "norm_based_page_adds_at_most_one_forward": page["ratio_to_forward"] <= 1.0,
         "value_zeroing_128_under_2_s": results["value_zeroing"]["seconds"] < 2.0}
-    print(json.dumps({"bench": "contributions", "reps": args.reps, "torch_threads": torch.get_num_threads(),
-                      "cpus": os.cpu_count(), "machine": platform.machine(),
+    print(json.dumps({"bench": "contributions", "device": args.device, "reps": args.reps,
+                      "torch_threads": torch.get_num_threads(), "cpus": os.cpu_count(), "machine": platform.machine(),
                       "load_average_before": [round(x, 2) for x in load_before],
                       "load_average_after": [round(x, 2) for x in os.getloadavg()], **results}))
 
