@@ -68,12 +68,16 @@ class AttentionRun:
             self._layers[index] = weights
         return self._layers[index]
 
+    def layer_input(self, index: int) -> torch.Tensor:
+        """(1, T, H): what layer `index` reads (hidden_states[index] of the forward); read-only by convention."""
+        return self._layer_inputs[index]
+
     def norms(self, index: int) -> np.ndarray:
         """(nh, T, T): norm-based attention ‖α_ij f_h(x_j)‖ of layer `index` (app.contributions), computed
         once from that layer's attention and value vectors."""
         if self._norms[index] is None:
             with torch.inference_mode():
-                transformed = transformed_vectors(self._model, index, self._layer_inputs[index]).float()
+                transformed = transformed_vectors(self._model, index, self.layer_input(index)).float()
                 norms = head_norms(torch.tensor(self.layer(index), device=transformed.device), transformed)
             norms = norms.cpu().numpy()
             norms.setflags(write=False)

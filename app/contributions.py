@@ -89,22 +89,28 @@ def _layer_inputs(model: BertModel, enc: Encoding) -> tuple[torch.Tensor, ...]:
         return model(**enc.to_tensors(model.device), output_hidden_states=True).hidden_states
 
 
-def norm_analysis(model: BertModel, enc: Encoding) -> dict[str, np.ndarray]:
+def norm_analysis(model: BertModel, enc: Encoding, run=None) -> dict[str, np.ndarray]:
     """Every layer: "heads" (L, nh, T, T) ‖α f(x)‖, "residual" (L, T, T) attention + residual,
-    "mixing_ratio" (L, T)."""
-    hidden = _layer_inputs(model, enc)
+    "mixing_ratio" (L, T). With `run` (the app.attention.AttentionRun of this input), its forward and the
+    maps it already holds are used instead of a forward of its own."""
+    hidden = _layer_inputs(model, enc) if run is None else None
     heads, residual, ratio = [], [], []
     with torch.inference_mode():
         for layer in range(model.config.num_hidden_layers):
-            attn = model.attention_probabilities(hidden[layer], layer)[0].float()
-            transformed = transformed_vectors(model, layer, hidden[layer]).float()
-            heads.append(head_norms(attn, transformed))
-            everything = attended(model, layer, attn, hidden[layer]).float()
-            norms, mixing = attention_residual(attn, transformed, hidden[layer].float(), everything)
-            residual.append(norms)
-            ratio.append(mixing)
-    return {"heads": torch.stack(heads).cpu().numpy(), "residual": torch.stack(residual).cpu().numpy(),
-            "mixing_ratio": torch.stack(ratio).cpu().numpy()}
+            x = hidden[layer] if run is None else run.layer_input(layer)
+            transformed = transformed_vectors(model, layer, x).float()
+            if run is None:
+                attn = model.attention_probabilities(x, layer)[0].float()
+                heads.append(head_norms(attn, transformed))
+            else:
+                attn = torch.tensor(run.layer(layer), device=x.device)
+                heads.append(torch.tensor(run.norms(layer)))
+            everything = attended(model, layer, attn, x).float()
+            norms, mixing = attention_residual(attn, transformed, x.float(), everything)
+            residual.append(norms.cpu())
+            ratio.append(mixing.cpu())
+    return {"heads": torch.stack([h.cpu() for h in heads]).numpy(), "residual": torch.stack(residual).numpy(),
+            "mixing_ratio": torch.stack(ratio).numpy()}
 
 
 def row_shares(values: np.ndarray) -> np.ndarray:

@@ -256,9 +256,10 @@ def head_contributions(model_name: str, text_a: str, text_b: str) -> dict:
 
 @st.cache_data(max_entries=8, show_spinner="Norm-based attention, every layer…")
 def norm_mixing(model_name: str, text_a: str, text_b: str):
-    """(Encoding, contributions.norm_analysis) for the Contributions page."""
-    model, enc = _encoded(model_name, text_a, text_b)
-    return enc, contributions.norm_analysis(model, enc)
+    """(Encoding, contributions.norm_analysis) for the Contributions page, from the Attention views page's
+    cached forward (one run per sentence for the attention pages)."""
+    run = attention_run(model_name, text_a, text_b)
+    return run.encoding, contributions.norm_analysis(get_model(model_name)[0], run.encoding, run)
 
 
 @st.cache_data(max_entries=8, show_spinner="Value zeroing: every token's value vectors zeroed in turn, every layer…")

@@ -232,3 +232,10 @@ def test_cli_refuses_unusable_input_with_exit_code_2(tmp_path, caplog, arguments
     assert main(["mixing", *arguments, "--json", str(tmp_path / "out.json")]) == EXIT_UNUSABLE
     assert message in caplog.text
     assert not (tmp_path / "out.json").exists()
+
+
+def test_norm_analysis_from_an_attention_run_equals_its_own(model):
+    run = AttentionRun(model, encoding())
+    own, shared = contributions.norm_analysis(model, encoding()), contributions.norm_analysis(model, encoding(), run)
+    for name in ("heads", "residual", "mixing_ratio"):
+        np.testing.assert_allclose(shared[name], own[name], rtol=1e-5, atol=1e-6)
