@@ -27,5 +27,10 @@ pages = {
         st.Page("app/pages/syntax_sentence.py", title="Syntax in one sentence", icon=":material/account_tree:"),
         st.Page("app/pages/syntax_corpus.py", title="Syntactic heads on a treebank", icon=":material/table_chart:"),
     ],
+    "Pre-training": [
+        st.Page("app/pages/masked_words.py", title="Masked words", icon=":material/edit_note:"),
+        st.Page("app/pages/next_sentence.py", title="Next sentence", icon=":material/arrow_forward:"),
+        st.Page("app/pages/training_data.py", title="How the training data are made", icon=":material/casino:"),
+    ],
 }
 st.navigation(pages).run()

@@ -105,6 +105,12 @@ def _use_sentences(text_a: str, text_b: str, source: str) -> None:
         st.session_state["uploaded_choice"] = None
 
 
+def show_sentences(text_a: str, text_b: str) -> None:
+    """Make these the sentences every page shows, as if typed and run (for a page's button that
+    opens another page on a sentence it made; call it from the button's on_click)."""
+    _use_sentences(text_a, text_b, source="form")
+
+
 def _on_example() -> None:
     labels = _example_labels()
     choice = st.session_state["example_choice"]
