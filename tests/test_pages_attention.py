@@ -205,6 +205,6 @@ def test_links_of_tokens_inside_one_head_and_head_overview_reopen_the_same_view(
     again = reopen(link, OVERVIEW)
     assert again.dataframe[0].value.columns[1] == "layer 3, head 6"
     assert again.multiselect(key="off").value == ["1-1", "6-12"] and again.slider(key="rollout").value == 2
-    assert "Rollout after layer 2" in again.get("plotly_chart")[7].proto.spec
+    assert "Rollout after layer 2" in again.get("plotly_chart")[7 + 3].proto.spec  # after 7 + 3 head grids
     # The links to the other pages carry their own names for the chosen head.
     assert all({"layer=3", "head=6"} <= set(link.proto.query_string.split("&")) for link in again.get("page_link"))
