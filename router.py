@@ -16,6 +16,7 @@ pages = {
         st.Page("app/pages/attention.py", title="Attention views", icon=":material/visibility:"),
         st.Page("app/pages/inside_head.py", title="Inside one head", icon=":material/neurology:"),
         st.Page("app/pages/head_overview.py", title="Head overview", icon=":material/grid_view:"),
+        st.Page("app/pages/contributions.py", title="Contributions", icon=":material/functions:"),
     ],
     "Embeddings": [
         st.Page("app/pages/word_in_context.py", title="A word in context", icon=":material/compare_arrows:"),

@@ -13,6 +13,7 @@
     python -m app trees --conllu FILE [--model NAME_OR_PATH] [--max-sentences N] --json OUT.json
     python -m app structural-probe --train FILE --eval FILE [--model M] [--rank 128] [--seed S] --json OUT.json
     python -m app layer-probe --train FILE --eval FILE [--model M] [--seed S] --json OUT.json
+    python -m app mixing --text TEXT [--text-b TEXT] [--model NAME_OR_PATH] --json OUT.json
 
 Exit status: 0 when the JSON is written; 2, with a one-line message, for arguments that cannot be
 used (argparse's own rule, also for a count such as --max-sentences 0) and for an input file, model
@@ -33,7 +34,7 @@ import numpy as np
 
 from bert_core import DEFAULT_MODEL, CheckpointError
 
-from . import cpu_tuning, polysemy, pretraining, probes, syntax, trees
+from . import contributions, cpu_tuning, inputs, polysemy, pretraining, probes, syntax, trees
 from .conllu import ConlluError, read_conllu
 from .models import load_model
 from .vectors import Progress
@@ -414,6 +415,34 @@ def probe_arguments(command, epochs: int) -> None:
     command.add_argument("--json", required=True, help="where to write the results")
 
 
+def run_mixing(args) -> int:
+    """Norm-based attention and value zeroing of one input (app.contributions): {"model", "tokens",
+    "norm_based" [layer][head] T × T, "value_zeroing" [layer] T × T}."""
+    from bert_core import encode
+
+    texts = []
+    for name, text in (("--text", args.text), ("--text-b", args.text_b or "")):
+        cleaned, notices = inputs.clean_text(text, name)
+        for notice in notices:
+            log.warning("%s", notice.text)
+        texts.append(cleaned)
+    if not texts[0].strip():
+        raise Unusable("--text is empty: give the sentence to analyse")
+    model, tokenizer = load_model_or_stop(args.model)
+    enc = encode(tokenizer, *texts)
+    if enc.truncated:
+        log.warning("the input is longer than the model reads: truncated to %d pieces", len(enc))
+    with progress_bar("norm-based attention and value zeroing", "steps") as progress:
+        progress(0, 2)
+        norms = contributions.norm_analysis(model, enc)
+        progress(1, 2)
+        zeroing = contributions.value_zeroing(model, enc)
+        progress(2, 2)
+    write_json(args.json, contributions.mixing_json(args.model, enc, norms, zeroing))
+    log.info("%d pieces, %d layers → %s", len(enc), len(zeroing), args.json)
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m app", description="BERT Explorer analyses, headless.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -503,6 +532,13 @@ def parser() -> argparse.ArgumentParser:
     linear = commands.add_parser("layer-probe", help="UPOS and relation probes per layer, with control tasks")
     probe_arguments(linear, probes.LINEAR_EPOCHS)
     linear.set_defaults(run=run_layer_probe, random_model=False)
+
+    mixing = commands.add_parser("mixing", help="norm-based attention and value zeroing of one input")
+    mixing.add_argument("--text", required=True, help="the sentence (sentence A)")
+    mixing.add_argument("--text-b", default="", help="a second sentence (sentence B), optional")
+    mixing.add_argument("--model", default=DEFAULT_MODEL, help="checkpoint folder or hub id")
+    mixing.add_argument("--json", required=True, help="where to write the results")
+    mixing.set_defaults(run=run_mixing)
     return parser
 
 

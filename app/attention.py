@@ -9,6 +9,9 @@ forward and applies, in this order:
 3. a sentence filter for pairs, bertviz's convention: sentence A is [CLS] A [SEP] (segment 0),
    sentence B is B [SEP] (segment 1); "A→B" keeps rows (from) in A and columns (to) in B.
    Filtered rows are not renormalised.
+With measure="norm" the views start from norm-based attention instead (Kobayashi et al. 2020, see
+app.contributions): ‖α_ij f(x_j)‖ of each head, each row divided by its sum so that it reads like
+attention weights (a row's shares of the head's output size), then the same three steps.
 Rows attend to columns: weights[..., i, j] is how much token i attends to token j.
 """
 from __future__ import annotations
@@ -23,9 +26,11 @@ import torch
 
 from bert_core import Encoding, encode
 
+from .contributions import head_norms, row_shares, transformed_vectors
 from .wordlevel import word_attention, word_ids_from_pieces, word_maps
 
 DIRECTIONS = ("All", "A→A", "A→B", "B→A", "B→B")
+MEASURES = {"Attention weights": "weights", "Norm-weighted": "norm"}  # label (page, URL) → attention_view's measure
 _SEGMENTS = {"A": 0, "B": 1}
 
 
@@ -49,6 +54,7 @@ class AttentionRun:
         self._attention_mask = inputs["attention_mask"]
         self._layers: list[np.ndarray | None] = [None] * len(self._layer_inputs)
         self._all: np.ndarray | None = None
+        self._norms: list[np.ndarray | None] = [None] * len(self._layer_inputs)
         self.num_layers = len(self._layers)
         self.num_heads = model.config.num_attention_heads
 
@@ -61,6 +67,22 @@ class AttentionRun:
             weights.setflags(write=False)
             self._layers[index] = weights
         return self._layers[index]
+
+    def layer_input(self, index: int) -> torch.Tensor:
+        """(1, T, H): what layer `index` reads (hidden_states[index] of the forward); read-only by convention."""
+        return self._layer_inputs[index]
+
+    def norms(self, index: int) -> np.ndarray:
+        """(nh, T, T): norm-based attention ‖α_ij f_h(x_j)‖ of layer `index` (app.contributions), computed
+        once from that layer's attention and value vectors."""
+        if self._norms[index] is None:
+            with torch.inference_mode():
+                transformed = transformed_vectors(self._model, index, self.layer_input(index)).float()
+                norms = head_norms(torch.tensor(self.layer(index), device=transformed.device), transformed)
+            norms = norms.cpu().numpy()
+            norms.setflags(write=False)
+            self._norms[index] = norms
+        return self._norms[index]
 
     @property
     def attentions(self) -> np.ndarray:
@@ -127,10 +149,19 @@ def select_direction(view: AttentionView, direction: str) -> AttentionView:
 
 
 def attention_view(run: AttentionRun, layer: int | None = None, *, hide_specials: bool = False,
-                   renormalize: bool = False, merge_words: bool = False, direction: str = "All") -> AttentionView:
-    """The attention a view shows: one layer (nh, R, C), or all layers (L, nh, R, C) for layer=None."""
+                   renormalize: bool = False, merge_words: bool = False, direction: str = "All",
+                   measure: str = "weights") -> AttentionView:
+    """The attention a view shows: one layer (nh, R, C), or all layers (L, nh, R, C) for layer=None;
+    measure "weights" (α) or "norm" (‖α f(x)‖, rows divided by their sums)."""
     enc = run.encoding
-    weights = run.attentions if layer is None else run.layer(layer)
+    if measure == "weights":
+        weights = run.attentions if layer is None else run.layer(layer)
+    elif measure == "norm":
+        layers = range(run.num_layers) if layer is None else [layer]
+        weights = row_shares(np.stack([run.norms(i) for i in layers]))
+        weights = weights if layer is None else weights[0]
+    else:
+        raise ValueError(f"measure must be one of {tuple(MEASURES.values())}, not {measure!r}")
     kept = list(range(len(enc)))
     if hide_specials:
         weights, kept = hide_special(weights, enc.special, renormalize)

@@ -19,6 +19,7 @@ from components.job_wait import long_job_turn
 from . import (
     attention,
     compare,
+    contributions,
     corpus_index,
     cpu_tuning,
     inputs,
@@ -416,3 +417,39 @@ def layer_probes(model_name: str, train_digest: str, eval_digest: str, max_sente
               for name, f in (("train", train), ("eval", evaluation))}
     return {"structural": {"layers": structural[0], "random_model": structural[1], **counts},
             "linear": {**linear, **counts}, "notes": {"train": train.notes, "eval": evaluation.notes}}
+
+
+# Contributions (app/contributions.py): keyed like the attention pages; the Head overview's norm-based
+# statistics come from the Attention views' cached run (its norms are computed once per layer).
+
+@st.cache_data(max_entries=8, show_spinner="Measuring what each head contributes…")
+def head_contributions(model_name: str, text_a: str, text_b: str) -> dict:
+    """{statistic: (L, nh)} of contributions.CONTRIBUTION_STATS for the Head overview page."""
+    run = attention_run(model_name, text_a, text_b)
+    norms = np.stack([run.norms(i) for i in range(run.num_layers)])
+    return contributions.contribution_stats(norms, run.encoding.tokens, run.encoding.special)
+
+
+@st.cache_data(max_entries=8, show_spinner="Norm-based attention, every layer…")
+def norm_mixing(model_name: str, text_a: str, text_b: str):
+    """(Encoding, contributions.norm_analysis) for the Contributions page, from the Attention views page's
+    cached forward (one run per sentence for the attention pages)."""
+    run = attention_run(model_name, text_a, text_b)
+    return run.encoding, contributions.norm_analysis(get_model(model_name)[0], run.encoding, run)
+
+
+@st.cache_data(max_entries=8, show_spinner="Value zeroing: every token's value vectors zeroed in turn, every layer…")
+def value_zeroing(model_name: str, text_a: str, text_b: str):
+    """(value zeroing (L, T, T), its rollout) for the Contributions page."""
+    model, enc = _encoded(model_name, text_a, text_b)
+    zeroing = contributions.value_zeroing(model, enc)
+    return zeroing, contributions.mixing_rollout(zeroing)
+
+
+@st.cache_data(max_entries=8, show_spinner="Differentiating through the head mask…")
+def head_importance(model_name: str, text_a: str, text_b: str, objective: str):
+    """(importance (L, nh), pruning curve (heads off, mean 1 − cosine)) for objective "output" or "mlm"."""
+    model, enc = _encoded(model_name, text_a, text_b)
+    measure = contributions.output_importance if objective == "output" else contributions.mlm_importance
+    importance = measure(model, enc)
+    return importance, contributions.pruning_curve(model, enc, importance)

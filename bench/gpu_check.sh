@@ -59,4 +59,5 @@ step forward_bf16 100 "$PY" bench/forward.py --device cuda --dtype bf16
 step polysemy 240 "$PY" bench/polysemy.py --device cuda
 step syntax 60 "$PY" bench/syntax.py --device cuda
 step syntax_base_random 60 "$PY" bench/syntax.py --device cuda --random-base
+step contributions 120 "$PY" bench/contributions.py --device cuda
 echo '{"step": "browser_benchmarks", "not_run": ["app_latency", "attention_view", "cold_start", "classroom"], "why": "they time the Streamlit server and Chromium on the CPU machine; the GPU image has neither"}'

@@ -65,7 +65,7 @@ def test_inside_head_page_walks_through_and_checks_against_the_model():
 
 def test_head_overview_shows_every_statistic_rollout_and_ablation():
     at = open_page(OVERVIEW, query={"off": ["1-2", "4-5", "0-3", "7-1"]})  # layer-head from 1; 0-3, 7-1 do not exist
-    assert len(at.get("plotly_chart")) == 7 + 1 + 1               # 7 head grids, rollout, ablation bars
+    assert len(at.get("plotly_chart")) == 7 + 3 + 1 + 1           # 7 + 3 head grids, rollout, ablation bars
     assert at.multiselect(key="off").value == ["1-2", "4-5"]
     assert at.multiselect(key="off").options[0] == "1-1" and at.multiselect(key="off").options[-1] == "6-12"
     assert "Mean cosine similarity" in texts(at.caption)
@@ -207,6 +207,6 @@ def test_links_of_tokens_inside_one_head_and_head_overview_reopen_the_same_view(
     again = reopen(link, OVERVIEW)
     assert again.dataframe[0].value.columns[1] == "layer 3, head 6"
     assert again.multiselect(key="off").value == ["1-1", "6-12"] and again.slider(key="rollout").value == 2
-    assert "Rollout after layer 2" in again.get("plotly_chart")[7].proto.spec
+    assert "Rollout after layer 2" in again.get("plotly_chart")[7 + 3].proto.spec  # after 7 + 3 head grids
     # The links to the other pages carry their own names for the chosen head.
     assert all({"layer=3", "head=6"} <= set(link.proto.query_string.split("&")) for link in again.get("page_link"))

@@ -4,7 +4,7 @@ from functools import partial
 import streamlit as st
 
 from app import services, url_state
-from app.attention import DIRECTIONS, attention_view, head_csv, head_json
+from app.attention import DIRECTIONS, MEASURES, attention_view, head_csv, head_json
 from components.attention_heatmap import render_attention_heatmap
 from components.bertviz_views import MIN_OPACITY, MIN_WEIGHT, THUMBNAIL_MIN_WEIGHT, render_head_view, render_model_view
 from components.html import png_download
@@ -33,6 +33,15 @@ def views() -> None:
     if is_pair:
         direction = controls[3].radio("Sentences (from → to)", DIRECTIONS, horizontal=True, key="dir",
                                       bind="query-params")
+    measure = MEASURES[st.radio("Draw", list(MEASURES), horizontal=True, key="measure", bind="query-params",
+                       help="Attention weights α, or norm-based attention ‖α f(x)‖ (Kobayashi et al. 2020): the "
+                            "size of what each token actually sends, its value vector through the head's share of "
+                            "the output projection")]
+    if measure == "norm":
+        st.caption("Norm-weighted: ‖αᵢⱼ f(xⱼ)‖ with f(xⱼ) = (xⱼ W_V + b_V) W_O of the head, each row divided by its "
+                   "sum so it reads like attention (the share of the row's norm-weighted total); the toggles "
+                   "below then apply as for weights. A head with high attention to [SEP] but a tiny f([SEP]) "
+                   "shows little here. Contributions page: the whole layer and value zeroing.")
     toggles = st.columns(3)
     tokenizer = services.get_model(selection.model_name)[1]
     specials = f"{tokenizer.cls_token}/{tokenizer.sep_token}"  # the model's own: [CLS]/[SEP], <s>/</s>
@@ -43,7 +52,8 @@ def views() -> None:
     merge = toggles[2].toggle("Merge word pieces into words", key="words", bind="query-params",
                               help="Attention TO a word = sum over its pieces; FROM a word = mean over its pieces")
 
-    options = {"hide_specials": hide, "renormalize": renormalize and hide, "merge_words": merge, "direction": direction}
+    options = {"hide_specials": hide, "renormalize": renormalize and hide, "merge_words": merge, "direction": direction,
+               "measure": measure}
     layer_view = attention_view(run, layer, **options)
     if not layer_view.from_labels or not layer_view.to_labels:
         st.warning("Nothing to show: this filter leaves no tokens (is there a sentence B?).")
@@ -68,7 +78,9 @@ def views() -> None:
     with right:
         figure = render_attention_heatmap(weights=layer_view.weights[head], from_labels=layer_view.from_labels,
                                           to_labels=layer_view.to_labels,
-                                          title=f"Layer {layer_number}, head {head_number}", key="attention-heatmap")
+                                          title=f"Layer {layer_number}, head {head_number}"
+                                                + (" · norm-weighted, row shares" if measure == "norm" else ""),
+                                          key="attention-heatmap")
         st.caption("Row = the token attending, column = the token attended to; hover for the exact weight. "
                    f"Layers are numbered 1…{run.num_layers} and heads 1…{run.num_heads}, as on every page.")
 

@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from app import heads, overview, services, url_state
+from app import contributions, heads, overview, services, url_state
 from components.head_grid import head_grid
 from components.matrix_heatmap import matrix_heatmap
 from components.stacked_parts import stacked_parts
@@ -14,6 +14,7 @@ selection = st.session_state["selection"]
 config = selection.model.config
 L, nh = config.num_hidden_layers, config.num_attention_heads
 enc, patterns, flow = services.head_overview(selection.model_name, selection.text_a, selection.text_b)
+contribution = services.head_contributions(selection.model_name, selection.text_a, selection.text_b)
 labels = enc.tokens
 
 st.title("Head overview")
@@ -46,22 +47,52 @@ with pick:
                  icon=":material/neurology:", query_params=url_state.page_params(layer=layer_number, head=head_number))
     st.page_link("app/pages/attention.py", label=f"See {chosen} in the head view (Attention views)",
                  icon=":material/visibility:", query_params=url_state.page_params(layer=layer_number, head=head_number))
+
+
+def pick_grid(values: np.ndarray, title: str, name: str, bounded: bool) -> None:
+    """One statistic's grid, the chosen head outlined; a click on a cell chooses that head."""
+    clicked = head_grid(values=values, title=title, key=f"ho_{name}", selected=(layer, head),
+                        zmin=0 if bounded else None, zmax=1 if bounded else None)
+    if clicked is not None and clicked != st.session_state.get(f"ho_{name}_last"):
+        st.session_state[f"ho_{name}_last"] = clicked  # a new click, not the lingering selection
+        if clicked != (layer, head):
+            st.session_state["pick_clicked"] = clicked
+            st.rerun()  # redraw the grids with the new head outlined
+
+
 with grids:
     columns = st.columns(3)
     for index, (name, title) in enumerate(overview.PATTERNS.items()):
         with columns[index % 3]:
-            bounded = name not in ("entropy", "distance")  # attention masses live in [0, 1]
-            clicked = head_grid(values=patterns[name], title=title, key=f"ho_{name}", selected=(layer, head),
-                                zmin=0 if bounded else None, zmax=1 if bounded else None)
-            if clicked is not None and clicked != st.session_state.get(f"ho_{name}_last"):
-                st.session_state[f"ho_{name}_last"] = clicked  # a new click, not the lingering selection
-                if clicked != (layer, head):
-                    st.session_state["pick_clicked"] = clicked
-                    st.rerun()  # redraw the grids with the new head outlined
+            pick_grid(patterns[name], title, name, bounded=name not in ("entropy", "distance"))  # masses: [0, 1]
 with numbers:
-    st.dataframe(pd.DataFrame({"statistic": list(overview.PATTERNS.values()),
-                               chosen: [f"{patterns[name][layer, head]:.3f}" for name in overview.PATTERNS]}),
+    statistics = {**{overview.PATTERNS[n]: patterns[n] for n in overview.PATTERNS},
+                  **{contributions.CONTRIBUTION_STATS[n]: contribution[n] for n in contributions.CONTRIBUTION_STATS}}
+    st.dataframe(pd.DataFrame({"statistic": list(statistics),
+                               chosen: [f"{values[layer, head]:.3f}" for values in statistics.values()]}),
                  hide_index=True)
+
+st.header("Attention is not contribution")
+st.markdown(
+    "A head's output for token i is Σⱼ αᵢⱼ f(xⱼ), f(xⱼ) = (xⱼ W_V + b_V) W_O the value vector through the head's "
+    "share of the output projection (Kobayashi et al. 2020). **Norm-based share to [CLS] / [SEP]**: the mean "
+    "over query tokens of Σ over those keys of ‖αᵢⱼ f(xⱼ)‖ ÷ Σⱼ ‖αᵢⱼ f(xⱼ)‖, to compare with the attention "
+    "mass on them above. **Mean contribution**: the mean over query tokens of Σⱼ ‖αᵢⱼ f(xⱼ)‖, how much the "
+    "head sends (in the units of the hidden vectors). High attention with a low share means the head "
+    "looks at a token that gives it almost nothing. The Contributions page has the whole layer and value zeroing.")
+# The head where attention to [CLS] or [SEP] most overstates what that token contributes.
+gaps = {name: patterns[name] - contribution[f"{name}_share"] for name in ("cls", "sep")}
+special = max(gaps, key=lambda name: gaps[name].max())
+heavy = np.unravel_index(int(gaps[special].argmax()), gaps[special].shape)
+token_name = f"[{special.upper()}]"
+st.info(f"On this input, layer {heavy[0] + 1} head {heavy[1] + 1} puts {patterns[special][heavy]:.0%} of its "
+        f"attention on {token_name} (mean over tokens), but {token_name} gives only "
+        f"{contribution[special + '_share'][heavy]:.0%} of its norm-weighted total: the largest such gap of "
+        "any head.")
+lesson = st.columns(3)
+for index, name in enumerate(contributions.CONTRIBUTION_STATS):
+    with lesson[index]:
+        pick_grid(contribution[name], contributions.CONTRIBUTION_STATS[name], name, bounded=name != "contribution")
 
 st.header("Attention rollout")
 st.markdown(
@@ -102,7 +133,8 @@ def rollout_json() -> str:  # built only when the button is pressed: L × T × T
 
 
 stats = pd.DataFrame([{"layer": url_state.number(i), "head": url_state.number(h),
-                       **{name: float(patterns[name][i, h]) for name in overview.PATTERNS}}
+                       **{name: float(patterns[name][i, h]) for name in overview.PATTERNS},
+                       **{name: float(contribution[name][i, h]) for name in contributions.CONTRIBUTION_STATS}}
                       for i in range(L) for h in range(nh)])
 one, two = st.columns(2)
 one.download_button("Head statistics (CSV)", stats.to_csv(index=False), "head_overview.csv", "text/csv",
