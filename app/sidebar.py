@@ -105,6 +105,11 @@ def _use_sentences(text_a: str, text_b: str, source: str) -> None:
         st.session_state["uploaded_choice"] = None
 
 
+def use_sentences(text_a: str, text_b: str) -> None:
+    """Show these sentences from now on (lesson mode opening a step); call before the sidebar is drawn."""
+    _use_sentences(text_a, text_b, source="lesson")
+
+
 def _on_example() -> None:
     labels = _example_labels()
     choice = st.session_state["example_choice"]
