@@ -120,8 +120,10 @@ def follow(page) -> tuple[str, Lesson, int] | None:
 
 
 def _step_query(lesson: Lesson, index: int, name: str) -> dict:
-    """The step's query string, keeping the presentation view on."""
-    query = lessons.step_params(lesson, index, name)
+    """The step's query string without the page's own parameters (Streamlit refuses to write a parameter
+    bound to a widget; the widgets get their values through st.session_state and write them to the URL)."""
+    query = {key: value for key, value in lessons.step_params(lesson, index, name).items()
+             if key in (*lessons.SHARED, "lesson", "step")}
     if st.query_params.get(PRESENT) == "true":
         query[PRESENT] = "true"
     return query
@@ -138,22 +140,25 @@ def _fits(param: lessons.Param, value: int, model) -> bool:
 
 
 def _give_state(lesson: Lesson, index: int, name: str, model) -> list[str]:
-    """Give the page's widgets the step's values and reset the others; returns what did not fit."""
+    """Give the page's widgets the step's values, and the page's defaults to the parameters the step does
+    not name: set explicitly, since a widget the browser already shows keeps its value otherwise.
+    Returns the values that do not fit the model the sidebar loaded (left as the page has them)."""
     step = lesson.steps[index]
-    for key in step.spec.params:
-        if key in st.session_state:
-            del st.session_state[key]
     skipped = []
-    for key, value in step.state.items():
+    for key, value in lessons.page_state(step, model.config.num_hidden_layers).items():
         param = lessons.param_of(step.page, key)
-        if param is None:
+        if value is None:  # the page's default depends on its data: the page picks it
+            if key in st.session_state:
+                del st.session_state[key]
             continue
         if param.kind in ("layer", "head", "layer_number", "head_number", "layer0") and not _fits(param, int(value),
                                                                                                    model):
-            skipped.append(f"{key} = {value}")
+            if key in step.state:
+                skipped.append(f"{key} = {value}")
             continue
         st.session_state[key] = lessons.widget_value(param, value)
-    st.query_params.from_dict(_step_query(lesson, index, name))
+    for key, value in _step_query(lesson, index, name).items():
+        st.query_params[key] = value
     return skipped
 
 

@@ -32,7 +32,7 @@ from bert_core import DEFAULT_MODEL, default_checkpoint
 
 from .attention import DIRECTIONS
 from .polysemy import PRESETS
-from .sentence_embeddings import POOLINGS
+from .sentence_embeddings import EXAMPLE_SENTENCES, POOLINGS
 
 LESSONS_DIR = Path(__file__).resolve().parents[1] / "lessons"
 DEFAULT_LESSON = "bert_course"
@@ -50,10 +50,13 @@ class Param:
     "layer_number"/"head_number": the widget holds the number itself (1…L / 1…H); "layer0": 0…L
     (0 = the embedding output); "int": a whole number ≥ `low`; "occurrence": 1, 2, … (widget n − 1);
     "bool"; "choice": one of `choices`; "text"; "texts": a list of texts; "heads": a list of "L-H".
+    default: the page's own default, in URL form ("L": the model's number of layers); a step that does
+    not name the parameter gets it. None where the default depends on the data (the page picks it).
     """
     kind: str
     choices: tuple[str, ...] = ()
     low: int = 0
+    default: str | None = None
 
 
 @dataclass(frozen=True)
@@ -63,39 +66,47 @@ class PageSpec:
     params: dict[str, Param]       # its own URL parameters (the widgets' keys)
 
 
-LAYER, HEAD, LAYER0 = Param("layer"), Param("head"), Param("layer0")
-ON_OFF = Param("bool")
-PROJECTIONS = Param("choice", ("PCA", "UMAP"))
-RELATION_DIRECTIONS = Param("choice", ("dependent → head", "head → dependent"))
+OFF = Param("bool", default="false")
+LAST_LAYER = Param("layer0", default="L")
+PROJECTIONS = Param("choice", ("PCA", "UMAP"), default="PCA")
+RELATION_DIRECTIONS = Param("choice", ("dependent → head", "head → dependent"), default="dependent → head")
+FIRST_PRESET = next(iter(PRESETS))
 
 # The pages a step can open, by the name in their URL (/tokens, /attention, …), and the parameters
-# each binds to the URL. tests/test_lessons_pages.py checks this against the widgets the pages draw.
+# each binds to the URL. tests/test_pages_lesson.py checks this against the widgets the pages draw.
 PAGES: dict[str, PageSpec] = {
     "tokens": PageSpec("app/pages/tokens.py", "Tokens and embeddings", {"dims": Param("int", low=4)}),
     "attention": PageSpec("app/pages/attention.py", "Attention views", {
-        "view": Param("choice", ("Head view", "Model view")), "layer": LAYER, "head": HEAD,
-        "dir": Param("choice", DIRECTIONS), "hide": ON_OFF, "renorm": ON_OFF,
-        "words": ON_OFF}),
-    "inside_head": PageSpec("app/pages/inside_head.py", "Inside one head",
-                            {"layer": LAYER, "head": HEAD, "token": Param("int")}),
+        "view": Param("choice", ("Head view", "Model view"), default="Head view"), "layer": Param("layer", default="1"),
+        "head": Param("head", default="1"), "dir": Param("choice", DIRECTIONS, default="All"), "hide": OFF,
+        "renorm": OFF, "words": OFF}),
+    "inside_head": PageSpec("app/pages/inside_head.py", "Inside one head", {
+        "layer": Param("layer", default="2"), "head": Param("head", default="2"), "token": Param("int", default="1")}),
     "head_overview": PageSpec("app/pages/head_overview.py", "Head overview", {
-        "pick_layer": LAYER, "pick_head": HEAD, "rollout": Param("layer_number"), "off": Param("heads")}),
+        "pick_layer": Param("layer", default="1"), "pick_head": Param("head", default="1"),
+        "rollout": Param("layer_number", default="L"), "off": Param("heads")}),
     "word_in_context": PageSpec("app/pages/word_in_context.py", "A word in context", {
-        "preset": Param("choice", (*PRESETS, "(your own)")), "word": Param("text"),
-        "sentences": Param("text"), "layer": LAYER0}),
+        "preset": Param("choice", (*PRESETS, "(your own)"), default=FIRST_PRESET),
+        "word": Param("text", default=FIRST_PRESET),
+        "sentences": Param("text", default="\n".join(PRESETS[FIRST_PRESET])), "layer": LAST_LAYER}),
     "word_senses": PageSpec("app/pages/word_senses.py", "Word senses", {
-        "source": Param("choice", ("Example set (12 ambiguous words, written for this project)", "Upload a table")),
-        "words": Param("texts"), "word": Param("text"), "layer": LAYER0, "projection": PROJECTIONS,
-        "dims": Param("choice", ("2-D", "3-D"))}),
+        "source": Param("choice", ("Example set (12 ambiguous words, written for this project)", "Upload a table"),
+                        default="Example set (12 ambiguous words, written for this project)"),
+        "words": Param("texts"), "word": Param("text"), "layer": LAST_LAYER, "projection": PROJECTIONS,
+        "dims": Param("choice", ("2-D", "3-D"), default="2-D")}),
     "sentence_embeddings": PageSpec("app/pages/sentence_embeddings.py", "Sentence embeddings", {
-        "source": Param("choice", ("Type them", "Upload a file")), "sentences": Param("text"),
-        "pooling": Param("choice", tuple(POOLINGS)), "layer": LAYER0, "map": PROJECTIONS}),
+        "source": Param("choice", ("Type them", "Upload a file"), default="Type them"),
+        "sentences": Param("text", default="\n".join(EXAMPLE_SENTENCES)),
+        "pooling": Param("choice", tuple(POOLINGS), default="mean"), "layer": LAST_LAYER, "map": PROJECTIONS}),
     "syntax_sentence": PageSpec("app/pages/syntax_sentence.py", "Syntax in one sentence", {
         "ss_layer": Param("layer_number"), "ss_head": Param("head_number"), "ss_direction": RELATION_DIRECTIONS}),
     "syntax_corpus": PageSpec("app/pages/syntax_corpus.py", "Syntactic heads on a treebank", {
-        "sc_source": Param("choice", ("Built-in sample", "Upload a CoNLL-U file", "Raw text")),
+        "sc_source": Param("choice", ("Built-in sample", "Upload a CoNLL-U file", "Raw text"),
+                           default="Built-in sample"),
         "sc_direction": RELATION_DIRECTIONS, "sc_relation": Param("text")}),
 }
+HEAD_PAIR = Param("head_pair")  # one "L-H" of a "heads" list
+
 # Parameters named by a pattern: A word in context's ?occ3=2 (the second occurrence in sentence 3).
 PATTERN_PARAMS = {"word_in_context": (re.compile(r"occ[1-9][0-9]?"), Param("occurrence"))}
 
@@ -151,6 +162,17 @@ def model_shape(name: str) -> tuple[int, int] | None:
         return None
 
 
+def page_state(step: Step, layers: int) -> dict[str, str | list[str] | None]:
+    """Every parameter of the step's page: the step's value, else the page's default (None: the page
+    chooses). A step naming a preset of A word in context and not its word or sentences gets the preset's."""
+    defaults = {key: str(layers) if param.default == "L" else param.default
+                for key, param in PAGES[step.page].params.items()}
+    preset = step.state.get("preset")
+    if step.page == "word_in_context" and preset in PRESETS:
+        defaults.update(word=preset, sentences="\n".join(PRESETS[preset]))
+    return {**defaults, **{key: value for key, value in step.state.items() if key not in SHARED}}
+
+
 def widget_value(param: Param, value: str | list[str]) -> object:
     """What the page's widget holds for a URL value (a selectbox over indices holds n − 1 for layer n)."""
     if param.kind in ("layer", "head", "occurrence"):
@@ -180,7 +202,7 @@ def _check_value(name: str, param: Param, value: str | list[str], model: str, sh
             return f"{name} must be a list, e.g. {name} = [\"…\"]"
         if param.kind == "heads":
             for item in value:
-                problem = _check_value(name, Param("head_pair"), item, model, shape)
+                problem = _check_value(name, HEAD_PAIR, item, model, shape)
                 if problem:
                     return problem
         return None
@@ -190,8 +212,8 @@ def _check_value(name: str, param: Param, value: str | list[str], model: str, sh
         match = re.fullmatch(r"(\d+)-(\d+)", value)
         if not match:
             return f"{name}: {value!r} is not a head written layer-head, e.g. \"3-9\""
-        return (_check_value(name, LAYER, match[1], model, shape)
-                or _check_value(name, HEAD, match[2], model, shape))
+        return (_check_value(name, Param("layer"), match[1], model, shape)
+                or _check_value(name, Param("head"), match[2], model, shape))
     if param.kind == "choice":
         return None if value in param.choices else (
             f"{name} = {value!r} is not one of " + ", ".join(repr(c) for c in param.choices))
