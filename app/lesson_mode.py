@@ -235,8 +235,8 @@ if (!window.lessonKeys) {
 
 
 def _highlight_script(text: str) -> str:
-    """Outline the page's element whose own text is `text` (a heading, a label, a caption) and scroll to it,
-    once the page has drawn it."""
+    """Outline the page's first element whose text starts with `text` (a heading, a label, a caption's first
+    words) and scroll to it, once the page has drawn it."""
     if not text:
         return ""
     return ("<script>\n(() => {\n  const wanted = " + json.dumps(text).replace("</", "<\\/") + """;
@@ -246,7 +246,7 @@ def _highlight_script(text: str) -> str:
     const candidates = main ? main.querySelectorAll("h1, h2, h3, p, label, span") : [];
     for (const element of candidates) {
       if (element.closest(".st-key-lesson_panel")) continue;
-      if (element.textContent.trim() === wanted) {
+      if (element.textContent.trim().startsWith(wanted)) {
         const box = element.closest("[data-testid=stHeading], [data-testid=stWidgetLabel]") || element;
         box.classList.add("lesson-highlight");
         box.scrollIntoView({block: "center", behavior: "smooth"});
