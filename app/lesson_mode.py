@@ -265,7 +265,7 @@ def _highlight_script(text: str) -> str:
 _PRESENTATION_CSS = """<style>
 section[data-testid=stSidebar], [data-testid=stSidebarCollapsedControl], [data-testid=stExpandSidebarButton] {
   display: none !important; }
-.stMainBlockContainer { max-width: 100% !important; padding: 2.5rem 2rem 2rem 2rem !important; }
+.stMainBlockContainer { max-width: 100% !important; padding: 4rem 2rem 2rem 2rem !important; }
 .stMainBlockContainer p, .stMainBlockContainer li, .stMainBlockContainer label { font-size: 1.3rem !important; }
 .stMainBlockContainer h1 { font-size: 2.6rem !important; }
 .st-key-lesson_panel p { font-size: 1.45rem !important; line-height: 1.5; }

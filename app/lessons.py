@@ -48,7 +48,8 @@ class Param:
 
     kind: "layer"/"head": a selectbox over indices shown from 1 (URL 1…L / 1…H, widget n − 1);
     "layer_number"/"head_number": the widget holds the number itself (1…L / 1…H); "layer0": 0…L
-    (0 = the embedding output); "int": a whole number ≥ `low`; "occurrence": 1, 2, … (widget n − 1);
+    (0 = the embedding output); "int": a whole number ≥ `low`; "float": a number (a slider's 0.1 steps);
+    "occurrence": 1, 2, … (widget n − 1);
     "bool"; "choice": one of `choices`; "text"; "texts": a list of texts; "heads": a list of "L-H".
     default: the page's own default, in URL form ("L": the model's number of layers); a step that does
     not name the parameter gets it. None where the default depends on the data (the page picks it).
@@ -181,6 +182,8 @@ def widget_value(param: Param, value: str | list[str]) -> object:
         return int(value)
     if param.kind == "bool":
         return value == "true"
+    if param.kind == "float":
+        return float(value)
     return value
 
 
@@ -188,7 +191,7 @@ def _url_text(value: object) -> str | list[str] | None:
     """A TOML value as the URL carries it: true/false, numbers and text as text; None if it cannot be."""
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, int | str):
+    if isinstance(value, int | float | str):
         return str(value)
     if isinstance(value, list) and all(isinstance(item, int | str) and not isinstance(item, bool) for item in value):
         return [str(item) for item in value]
@@ -220,6 +223,12 @@ def _check_value(name: str, param: Param, value: str | list[str], model: str, sh
     if param.kind == "bool":
         return None if value in ("true", "false") else f"{name} must be true or false, not {value!r}"
     if param.kind == "text":
+        return None
+    if param.kind == "float":
+        try:
+            float(value)
+        except ValueError:
+            return f"{name} must be a number, not {value!r}"
         return None
     if not re.fullmatch(r"-?\d+", value):
         return f"{name} must be a whole number, not {value!r}"
