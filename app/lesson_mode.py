@@ -187,8 +187,9 @@ def open_step(found: tuple[str, Lesson, int] | None, model):
 def _step_list(lesson: Lesson, name: str, index: int) -> None:
     """The steps in the sidebar; picking one opens it."""
     st.session_state["lesson_pick"] = index
-    st.sidebar.radio(f"Lesson: {lesson.title}", range(len(lesson.steps)), key="lesson_pick",
-                     format_func=lambda i: f"{i + 1}. {lesson.steps[i].title}", on_change=_on_pick, args=(name,))
+    st.sidebar.radio(f"Lesson: {inputs.escape_markdown(lesson.title)}", range(len(lesson.steps)), key="lesson_pick",
+                     format_func=lambda i: f"{i + 1}. {inputs.escape_markdown(lesson.steps[i].title)}",
+                     on_change=_on_pick, args=(name,))
 
 
 def _on_pick(name: str) -> None:
@@ -200,7 +201,7 @@ def _panel(lesson: Lesson, name: str, index: int, skipped: list[str], presenting
     with st.container(border=True, key="lesson_panel"):
         st.progress((index + 1) / count,
                     text=f"**{inputs.escape_markdown(lesson.title)}** · step {index + 1} of {count}")
-        st.subheader(step.title, anchor=False)
+        st.subheader(inputs.escape_markdown(step.title), anchor=False)
         st.markdown(inputs.escape_markdown(step.text))
         st.info(inputs.escape_markdown(step.look), icon=":material/visibility:")
         if skipped:

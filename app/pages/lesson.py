@@ -32,7 +32,7 @@ except LessonError as err:
     st.error(f"The lesson file {inputs.inline_code(name)} cannot be used:\n\n{lesson_mode.problems_markdown(err)}")
     st.stop()
 
-st.header(lesson.title, anchor=False)
+st.header(inputs.escape_markdown(lesson.title), anchor=False)
 if lesson.description:
     st.markdown(inputs.escape_markdown(lesson.description))
 at = st.session_state.get(lesson_mode.AT)
@@ -53,8 +53,8 @@ st.subheader("Steps", anchor=False)
 titles = {key: spec.title for key, spec in lessons.PAGES.items()}
 for number, step in enumerate(lesson.steps, start=1):
     sentences = " / ".join(str(step.state[k]) for k in ("a", "b") if step.state.get(k))
-    st.page_link("app/pages/lesson.py", label=f"{number}. {step.title} · {titles[step.page]}",
-                 query_params={"lesson": name, "step": str(number)}, help=sentences or None)
+    st.page_link("app/pages/lesson.py", label=f"{number}. {inputs.escape_markdown(step.title)} · {titles[step.page]}",
+                 query_params={"lesson": name, "step": str(number)}, help=inputs.escape_markdown(sentences) or None)
 st.caption("Each step's link opens it in any browser (this page's address with ?lesson=…&step=…).")
 
 left, right = st.columns(2)
