@@ -26,6 +26,11 @@ pages = {
         st.Page("app/pages/syntax_sentence.py", title="Syntax in one sentence", icon=":material/account_tree:"),
         st.Page("app/pages/syntax_corpus.py", title="Syntactic heads on a treebank", icon=":material/table_chart:"),
     ],
+    "Pre-training": [
+        st.Page("app/pages/masked_words.py", title="Masked words", icon=":material/edit_note:"),
+        st.Page("app/pages/next_sentence.py", title="Next sentence", icon=":material/arrow_forward:"),
+        st.Page("app/pages/training_data.py", title="How the training data are made", icon=":material/casino:"),
+    ],
 }
 page = st.navigation(pages)
 step = lesson_mode.follow(page)  # a lesson's step named in the URL: its model, sentences and page

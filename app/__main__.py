@@ -2,6 +2,9 @@
 
     python -m app polysemy --data FILE.tsv [--model NAME_OR_PATH] --json OUT.json
     python -m app probe --conllu FILE [--model NAME_OR_PATH] [--max-sentences N] --json OUT.json
+    python -m app fill-mask --text "Istanbul is a great [MASK] to visit." [--model M] [--top-k 5] --json OUT.json
+    python -m app nsp --a TEXT --b TEXT [--model M] --json OUT.json
+    python -m app pll --data FILE.txt (one sentence per line) [--model M] --json OUT.json
 
 Exit status: 0 when the JSON is written; 2, with a one-line message, for arguments that cannot be
 used (argparse's own rule, also for a count such as --max-sentences 0) and for an input file, model
@@ -20,7 +23,7 @@ from pathlib import Path
 
 from bert_core import DEFAULT_MODEL, CheckpointError
 
-from . import cpu_tuning, polysemy, syntax
+from . import cpu_tuning, polysemy, pretraining, syntax
 from .conllu import ConlluError, read_conllu
 from .models import load_model
 from .vectors import Progress
@@ -139,6 +142,68 @@ def run_probe(args) -> int:
     return 0
 
 
+def model_with_head(name: str, head: str):
+    """(model, tokenizer) of a checkpoint that has the pre-training `head` ("mlm", "nsp"), or Unusable."""
+    model, tokenizer = load_model_or_stop(name)
+    try:
+        pretraining.require_head(model, head, name)
+    except pretraining.PretrainingError as err:
+        raise Unusable(str(err)) from err
+    return model, tokenizer
+
+
+def run_fill_mask(args) -> int:
+    model, tokenizer = model_with_head(args.model, "mlm")
+    try:
+        masked = pretraining.mask_input(tokenizer, args.text)
+    except pretraining.PretrainingError as err:
+        raise Unusable(f"--text: {err}") from err
+    run = pretraining.run_fill_mask(model, masked)
+    write_json(args.json, pretraining.fill_mask_json(args.model, run, tokenizer, args.top_k))
+    log.info("%d mask(s), top-%d over %d layers → %s", len(masked.positions), args.top_k, run.num_layers, args.json)
+    return 0
+
+
+def run_nsp(args) -> int:
+    model, tokenizer = model_with_head(args.model, "nsp")
+    try:
+        result = pretraining.next_sentence(model, tokenizer, args.a, [args.b])[0]
+    except pretraining.PretrainingError as err:
+        raise Unusable(str(err)) from err
+    write_json(args.json, {"model": args.model, "is_next": result.is_next})
+    log.info("P(IsNext) = %.4f → %s", result.is_next, args.json)
+    return 0
+
+
+def run_pll(args) -> int:
+    path = Path(args.data)
+    try:
+        lines = read_input(path).decode("utf-8").splitlines()
+    except UnicodeDecodeError as err:
+        raise Unusable(f"{path}: not UTF-8 text ({err.reason} at byte {err.start})") from err
+    sentences = [(number, line.strip()) for number, line in enumerate(lines, 1) if line.strip()]
+    if not sentences:
+        raise Unusable(f"{path}: no sentences (one per line)")
+    model, tokenizer = model_with_head(args.model, "mlm")
+    scores = []
+    with progress_bar("PLL-word-l2r", "sentences") as progress:
+        for done, (number, text) in enumerate(sentences, 1):
+            try:
+                scores.append(pretraining.pll_word_l2r(model, tokenizer, text).to_json())
+            except pretraining.PretrainingError as err:
+                raise Unusable(f"{path} line {number}: {err}") from err
+            progress(done, len(sentences))
+    write_json(args.json, {"model": args.model, "sentences": scores})
+    log.info("%d sentences scored → %s", len(scores), args.json)
+    return 0
+
+
+def model_and_output(command: argparse.ArgumentParser, head: str) -> None:
+    """--model (which must have `head`) and --json, as every pre-training command takes them."""
+    command.add_argument("--model", default=DEFAULT_MODEL, help=f"checkpoint folder or hub id, with {head}")
+    command.add_argument("--json", required=True, help="where to write the results")
+
+
 def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m app", description="BERT Explorer analyses, headless.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -155,6 +220,23 @@ def parser() -> argparse.ArgumentParser:
     probe.add_argument("--max-sentences", type=positive_int, default=None, help="analyse only the first N sentences")
     probe.add_argument("--json", required=True, help="where to write the results")
     probe.set_defaults(run=run_probe)
+
+    fill = commands.add_parser("fill-mask", help="top-k words for each [MASK], final and at every layer (the lens)")
+    fill.add_argument("--text", required=True, help="a sentence with [MASK] typed where a word is hidden")
+    fill.add_argument("--top-k", type=positive_int, default=pretraining.TOP_K, help="predictions per mask and layer")
+    model_and_output(fill, "a masked-LM head")
+    fill.set_defaults(run=run_fill_mask)
+
+    nsp = commands.add_parser("nsp", help="P(IsNext) of sentence B after sentence A (next-sentence head)")
+    nsp.add_argument("--a", required=True, help="sentence A")
+    nsp.add_argument("--b", required=True, help="sentence B")
+    model_and_output(nsp, "a next-sentence head")
+    nsp.set_defaults(run=run_nsp)
+
+    pll = commands.add_parser("pll", help="pseudo-log-likelihood (PLL-word-l2r) of each sentence, word by word")
+    pll.add_argument("--data", required=True, help="UTF-8 text file, one sentence per line")
+    model_and_output(pll, "a masked-LM head")
+    pll.set_defaults(run=run_pll)
     return parser
 
 

@@ -112,7 +112,7 @@ def follow(page) -> tuple[str, Lesson, int] | None:
         st.session_state[AT] = st.session_state[PENDING] = (name, index + 1)
         st.session_state["model_name"] = lesson.model_of(step)
         if "a" in step.state:
-            sidebar.use_sentences(str(step.state["a"]), str(step.state.get("b", "")))
+            sidebar.show_sentences(str(step.state["a"]), str(step.state.get("b", "")))
     if page.url_path != step.page:
         st.switch_page(step.spec.path, query_params=_step_query(lesson, index, name))
     _step_list(lesson, name, index)

@@ -20,6 +20,7 @@ from . import (
     model_access,
     overview,
     polysemy,
+    pretraining,
     sentence_embeddings,
     syntax,
     tokens,
@@ -239,3 +240,25 @@ def syntax_corpus(model_name: str, kind: str, digest: str, max_sentences: int, _
         result = syntax.probe(model, tokenizer, treebank, model_name=model_name, progress=progress)
     bar.empty()
     return result
+
+
+# Pre-training pages: one forward per masked input (the lens logits, cached as a resource: up to
+# MAX_MASKS × L × vocabulary floats, read-only), so temperature, top-k, targets and pinned words
+# redraw without running the model.
+
+@st.cache_resource(max_entries=4, show_spinner="Running the model…")
+def fill_mask(model_name: str, text_a: str, text_b: str, words: tuple[int, ...]) -> pretraining.FillMaskRun:
+    """Raises pretraining.PretrainingError for input it cannot use (not cached)."""
+    model, tokenizer = get_model(model_name)
+    return pretraining.run_fill_mask(model, pretraining.mask_input(tokenizer, text_a, text_b, words=words))
+
+
+@st.cache_data(max_entries=32, show_spinner="Scoring…")
+def pseudo_log_likelihood(model_name: str, text: str) -> pretraining.SentenceScore:
+    return pretraining.pll_word_l2r(*get_model(model_name), text)
+
+
+@st.cache_data(max_entries=16, show_spinner="Running the model…")
+def next_sentence(model_name: str, text_a: str, candidates: tuple[str, ...]) -> list[pretraining.NextSentence]:
+    model, tokenizer = get_model(model_name)
+    return pretraining.next_sentence(model, tokenizer, text_a, list(candidates))

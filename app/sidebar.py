@@ -105,9 +105,10 @@ def _use_sentences(text_a: str, text_b: str, source: str) -> None:
         st.session_state["uploaded_choice"] = None
 
 
-def use_sentences(text_a: str, text_b: str) -> None:
-    """Show these sentences from now on (lesson mode opening a step); call before the sidebar is drawn."""
-    _use_sentences(text_a, text_b, source="lesson")
+def show_sentences(text_a: str, text_b: str) -> None:
+    """Make these the sentences every page shows, as if typed and run (for a page's button that
+    opens another page on a sentence it made; call it from the button's on_click)."""
+    _use_sentences(text_a, text_b, source="form")
 
 
 def _on_example() -> None:

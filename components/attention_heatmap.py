@@ -6,8 +6,11 @@ from collections import Counter
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
+from plotly.colors import get_colorscale
 
-from .plotly_text import plain
+from .plotly_text import plain, unchecked_figure
+
+BLUES = get_colorscale("Blues")  # as plotly's validator writes it (unchecked_figure skips that)
 
 
 def _unique(labels: list[str]) -> list[str]:
@@ -18,16 +21,16 @@ def _unique(labels: list[str]) -> list[str]:
 
 def attention_figure(*, weights: np.ndarray, from_labels: list[str], to_labels: list[str], title: str) -> go.Figure:
     """weights (R, C): row i is how token from_labels[i] spreads its attention over to_labels."""
-    figure = go.Figure(go.Heatmap(
-        z=weights.astype(np.float32), x=_unique(to_labels), y=_unique(from_labels),
-        colorscale="Blues", zmin=0.0, colorbar={"title": {"text": "weight"}},
-        hovertemplate="from <b>%{y}</b><br>to <b>%{x}</b><br>weight %{z:.4f}<extra></extra>",
-    ))
     side = max(360, min(18 * len(from_labels) + 140, 900))
-    figure.update_layout(title=plain(title), height=side, margin={"l": 10, "r": 10, "t": 40, "b": 10},
-                         xaxis={"title": "attends to", "side": "top", "tickangle": -60},
-                         yaxis={"title": "token", "autorange": "reversed"})
-    return figure
+    return unchecked_figure({
+        "data": [{"type": "heatmap", "z": weights.astype(np.float32), "x": _unique(to_labels),
+                  "y": _unique(from_labels), "colorscale": BLUES, "zmin": 0.0,
+                  "colorbar": {"title": {"text": "weight"}},
+                  "hovertemplate": "from <b>%{y}</b><br>to <b>%{x}</b><br>weight %{z:.4f}<extra></extra>"}],
+        "layout": {"title": {"text": plain(title)}, "height": side, "margin": {"l": 10, "r": 10, "t": 40, "b": 10},
+                   "xaxis": {"title": {"text": "attends to"}, "side": "top", "tickangle": -60},
+                   "yaxis": {"title": {"text": "token"}, "autorange": "reversed"}},
+    })
 
 
 def render_attention_heatmap(*, weights: np.ndarray, from_labels: list[str], to_labels: list[str], title: str,

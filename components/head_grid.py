@@ -6,11 +6,13 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-import plotly.graph_objects as go
 import streamlit as st
+from plotly.colors import get_colorscale
 
 from .figure_download import figure_download
-from .plotly_text import plain
+from .plotly_text import plain, unchecked_figure
+
+VIRIDIS = get_colorscale("Viridis")  # as plotly's validator writes it (unchecked_figure skips that)
 
 
 def head_grid(*, values: np.ndarray, title: str, key: str, selected: tuple[int, int] | None = None,
@@ -23,24 +25,30 @@ def head_grid(*, values: np.ndarray, title: str, key: str, selected: tuple[int, 
     layers, heads = values.shape
     value_format = ".1%" if percent else ".4f"
     layer_numbers, head_numbers = np.arange(1, layers + 1), np.arange(1, heads + 1)
-    figure = go.Figure(go.Heatmap(z=values, x=head_numbers, y=layer_numbers, colorscale="Viridis", zmin=zmin, zmax=zmax,
-                                  colorbar=dict(thickness=12, tickformat=".0%" if percent else None), hoverinfo="skip"))
     # Plotly heatmaps cannot be selected; an invisible marker on every cell takes the click (and the hover).
     layer_of, head_of = np.divmod(np.arange(layers * heads), heads)
-    figure.add_trace(go.Scatter(x=head_numbers[head_of], y=layer_numbers[layer_of], mode="markers", showlegend=False,
-                                marker=dict(size=22, symbol="square", opacity=0.01, color="white"),
-                                customdata=values.reshape(-1),
-                                hovertemplate=f"layer %{{y}}, head %{{x}}<br>%{{customdata:{value_format}}}"
-                                              "<extra></extra>"))
+    shapes = []
     if selected is not None:
         layer, head = selected[0] + 1, selected[1] + 1
-        figure.add_shape(type="rect", x0=head - 0.5, x1=head + 0.5, y0=layer - 0.5, y1=layer + 0.5,
-                         line=dict(color="red", width=3))
-    figure.update_layout(title=dict(text=plain(title), font=dict(size=14)), height=height or 110 + 34 * layers,
-                         xaxis=dict(title="head", dtick=1, tickangle=0, tickfont=dict(size=10),
-                                    range=[0.5, heads + 0.5]),
-                         yaxis=dict(title="layer", dtick=1, range=[layers + 0.5, 0.5]),
-                         margin=dict(t=40, l=10, r=10, b=10))
+        shapes.append({"type": "rect", "x0": head - 0.5, "x1": head + 0.5, "y0": layer - 0.5, "y1": layer + 0.5,
+                       "line": {"color": "red", "width": 3}})
+    colorbar = {"thickness": 12, **({"tickformat": ".0%"} if percent else {})}
+    figure = unchecked_figure({
+        "data": [
+            {"type": "heatmap", "z": values, "x": head_numbers, "y": layer_numbers, "colorscale": VIRIDIS,
+             **({"zmin": zmin} if zmin is not None else {}), **({"zmax": zmax} if zmax is not None else {}),
+             "colorbar": colorbar, "hoverinfo": "skip"},
+            {"type": "scatter", "x": head_numbers[head_of], "y": layer_numbers[layer_of], "mode": "markers",
+             "showlegend": False, "marker": {"size": 22, "symbol": "square", "opacity": 0.01, "color": "white"},
+             "customdata": values.reshape(-1),
+             "hovertemplate": f"layer %{{y}}, head %{{x}}<br>%{{customdata:{value_format}}}<extra></extra>"},
+        ],
+        "layout": {"title": {"text": plain(title), "font": {"size": 14}}, "height": height or 110 + 34 * layers,
+                   "xaxis": {"title": {"text": "head"}, "dtick": 1, "tickangle": 0, "tickfont": {"size": 10},
+                             "range": [0.5, heads + 0.5]},
+                   "yaxis": {"title": {"text": "layer"}, "dtick": 1, "range": [layers + 0.5, 0.5]},
+                   "margin": {"t": 40, "l": 10, "r": 10, "b": 10}, **({"shapes": shapes} if shapes else {})},
+    })
     chart_key = f"{key}_chart"
 
     def call_back() -> None:

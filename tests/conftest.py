@@ -5,9 +5,11 @@ from pathlib import Path
 
 import pytest
 
+from app.component_scan import skip_component_scan
 from bench.ewt import EWT_DEV
 
 ROOT = Path(__file__).resolve().parents[1]
+skip_component_scan()  # as the server does: AppTest would otherwise scan every package at every run
 
 
 @pytest.fixture(scope="session")

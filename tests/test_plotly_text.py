@@ -6,11 +6,14 @@ import json
 
 import numpy as np
 import pandas as pd
+import plotly.graph_objects as go
+import plotly.io as pio
 import pytest
 import streamlit as st
 
 from components import (
     attention_heatmap,
+    head_grid,
     layer_heatmap,
     layer_lines,
     matrix_heatmap,
@@ -29,8 +32,8 @@ SHOWN = "&lt;a href=\"http://example.invalid/x\"&gt;log in&lt;/a&gt;&lt;img src=
 def drawn(monkeypatch):
     """The figures the components hand to st.plotly_chart, as plotly JSON."""
     figures = []
-    monkeypatch.setattr(st, "plotly_chart", lambda figure, **_: figures.append(figure.to_json()))
-    for module in (layer_heatmap, layer_lines, matrix_heatmap, projection, relation_bars, similarity_heatmap,
+    monkeypatch.setattr(st, "plotly_chart", lambda figure, **_: figures.append(pio.to_json(figure, validate=False)))
+    for module in (head_grid, layer_heatmap, layer_lines, matrix_heatmap, projection, relation_bars, similarity_heatmap,
                    stacked_parts):
         monkeypatch.setattr(module, "figure_download", lambda **_: None)
     return figures
@@ -70,3 +73,21 @@ def test_every_plotly_component_escapes_visitor_text(drawn):
     assert len(drawn) == 8
     for figure_json in drawn:
         assert_shown_as_text(figure_json)
+
+
+@pytest.mark.parametrize("options", [dict(selected=(1, 2), percent=True), dict(zmin=0.0, zmax=1.0, height=300)])
+def test_figures_built_without_validation_are_what_plotlys_validator_makes_of_them(drawn, options):
+    """unchecked_figure skips plotly's validation for speed: the spec must be exactly what the validator
+    would produce, or plotly.js may read it differently."""
+    head_grid.head_grid(values=np.arange(12.0).reshape(3, 4) / 12, title=HOSTILE, key="g", **options)
+    (figure_json,) = drawn
+    validated = pio.to_json(go.Figure(json.loads(figure_json)), validate=False)
+    assert json.loads(validated) == json.loads(figure_json)
+
+
+def test_the_attention_heatmap_is_what_plotlys_validator_makes_of_it():
+    tokens = ["[CLS]", "the", HOSTILE, "the", "[SEP]"]
+    weights = np.random.default_rng(0).dirichlet(np.ones(5), size=5)
+    figure = attention_heatmap.attention_figure(weights=weights, from_labels=tokens, to_labels=tokens, title=HOSTILE)
+    ours = json.loads(pio.to_json(figure, validate=False))
+    assert json.loads(pio.to_json(go.Figure(ours), validate=False)) == ours

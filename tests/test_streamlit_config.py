@@ -1,4 +1,6 @@
 """The Streamlit settings the app relies on (.streamlit/config.toml says why each is there)."""
+import subprocess
+import sys
 import tomllib
 
 from tests.conftest import ROOT
@@ -15,3 +17,20 @@ def test_streamlit_config_serves_static_and_skips_the_post_run_gc():
 def test_streamlit_config_hides_the_deploy_button():
     config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
     assert config["client"]["toolbarMode"] == "viewer"       # no Deploy in an offline classroom app
+
+
+def test_the_server_skips_streamlits_scan_of_installed_packages_for_components():
+    """streamlit_app.py replaces the scan (app/component_scan.py) with one that finds nothing; this checks
+    that Streamlit still looks the scan up where we replace it, so an upgrade that moves it shows here."""
+    code = """
+import inspect
+import streamlit_app
+from streamlit.components.v2 import manifest_scanner
+from streamlit.components.v2.component_manager import BidiComponentManager
+assert manifest_scanner.scan_component_manifests() == []
+source = inspect.getsource(BidiComponentManager.discover_and_register_components)
+assert "from streamlit.components.v2.manifest_scanner import" in source and "scan_component_manifests()" in source
+print("ok")
+"""
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.stdout.strip().endswith("ok"), result.stderr[-2000:]
