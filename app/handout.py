@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import plotly.graph_objects as go
+import plotly.io as pio
 from plotly.offline import get_plotlyjs
 from plotly.subplots import make_subplots
 
@@ -58,7 +59,7 @@ def _cell(value) -> str:
 
 def _plot(figure: go.Figure, height: int | None = FIGURE_HEIGHT) -> str:
     """A plotly div (plotly.js is in the page once). Margins grow to fit the tick labels on paper."""
-    figure.update_layout(template="plotly_white", margin=dict(t=100, l=20, r=20, b=20))
+    figure.update_layout(template=pio.templates["plotly_white"], margin=dict(t=100, l=20, r=20, b=20))
     figure.update_xaxes(automargin=True)
     figure.update_yaxes(automargin=True)
     if height:
