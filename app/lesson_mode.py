@@ -238,10 +238,13 @@ if (!window.lessonKeys) {
 def _highlight_script(text: str) -> str:
     """Outline the page's first element whose text starts with `text` (a heading, a label, a caption's first
     words) and scroll to it, once the page has drawn it."""
-    if not text:
-        return ""
+    if not text:  # only the previous step's outline to remove
+        return ('<script>document.querySelectorAll(".lesson-highlight")'
+                '.forEach(e => e.classList.remove("lesson-highlight"));</script>')
     return ("<script>\n(() => {\n  const wanted = " + json.dumps(text).replace("</", "<\\/") + """;
   let tries = 0;
+  // The page's elements are reused from run to run: the previous step's outline goes first.
+  document.querySelectorAll(".lesson-highlight").forEach(e => e.classList.remove("lesson-highlight"));
   const find = () => {
     const main = document.querySelector("[data-testid=stMain]");
     const candidates = main ? main.querySelectorAll("h1, h2, h3, p, label, span") : [];
