@@ -2,15 +2,15 @@
 shared by all of them. Tests run this file (AppTest.from_file("router.py"))."""
 import streamlit as st
 
+from app import lesson_mode
 from app.sidebar import render_sidebar
 
 # A material page_icon would be fetched from fonts.gstatic.com: the emoji favicon stays local.
 st.set_page_config(page_title="BERT Explorer", page_icon="🔍", layout="wide")
 
-st.session_state["selection"] = render_sidebar()
-
 pages = {
-    "": [st.Page("app/pages/home.py", title="Home", icon=":material/home:", default=True)],
+    "": [st.Page("app/pages/home.py", title="Home", icon=":material/home:", default=True),
+         st.Page("app/pages/lesson.py", title="Lesson", icon=":material/school:")],
     "Attention": [
         st.Page("app/pages/tokens.py", title="Tokens and embeddings", icon=":material/token:"),
         st.Page("app/pages/attention.py", title="Attention views", icon=":material/visibility:"),
@@ -43,4 +43,8 @@ pages = {
         st.Page("app/pages/task_heads.py", title="Task heads", icon=":material/label:"),
     ],
 }
-st.navigation(pages).run()
+page = st.navigation(pages)
+step = lesson_mode.follow(page)  # a lesson's step named in the URL: its model, sentences and page
+st.session_state["selection"] = render_sidebar()
+with lesson_mode.open_step(step, st.session_state["selection"].model):  # the lesson panel beside the page
+    page.run()

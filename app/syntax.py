@@ -314,3 +314,16 @@ def parse_lines(nlp, text: str, max_sentences: int | None = None,
             del treebank.sentences[max_sentences:]
             break
     return treebank
+
+
+def head_guesses(sentence: Sentence, targets: np.ndarray, direction: int) -> list[tuple[int, int, bool | None]]:
+    """One head's guesses on a sentence, as arrows to draw: (from word, to word, hit), 0-based; hit is None
+    where the word is not scored (root, punct). targets: analyse_sentence's targets for the head and direction.
+    dependent → head (0): the word points at its guess; head → dependent (1): the guess points at the word."""
+    guesses = []
+    for word, target in enumerate(targets.tolist()):
+        if target < 0:  # the tokenizer dropped this word: no guess to draw
+            continue
+        hit = target == sentence.heads[word] - 1 if scored(sentence.deprels[word], sentence.heads[word]) else None
+        guesses.append((word, target, hit) if direction == 0 else (target, word, hit))
+    return guesses

@@ -19,3 +19,4 @@ st.markdown(
     "Everything runs on this machine, with no network; the model is the bundled all-MiniLM-L6-v2 "
     "unless you load another BERT checkpoint folder in the sidebar."
 )
+st.page_link("app/pages/lesson.py", label="Teach the course step by step: Lesson mode", icon=":material/school:")

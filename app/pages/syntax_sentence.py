@@ -56,14 +56,7 @@ reading = right.radio("Direction", DIRECTIONS, key="ss_direction", bind="query-p
                            "'transpose'): for each word, the word that attends most to it.")
 direction = DIRECTIONS.index(reading)
 
-targets = analysis.targets[direction, layer - 1, head - 1]
-guesses = []
-for word, target in enumerate(targets.tolist()):
-    if target < 0:  # the tokenizer dropped this word: no guess to draw
-        continue
-    hit = target == sentence.heads[word] - 1 if syntax.scored(sentence.deprels[word], sentence.heads[word]) else None
-    # dependent → head: the word points at its guess; head → dependent: the guess points at the word
-    guesses.append((word, target, hit) if direction == 0 else (target, word, hit))
+guesses = syntax.head_guesses(sentence, analysis.targets[direction, layer - 1, head - 1], direction)
 st.subheader(f"Layer {layer}, head {head}")
 scored = [g for g in guesses if g[2] is not None]
 st.caption(f"Above: spaCy's tree (arrows point at dependents). Below: the head's guesses — "
