@@ -56,6 +56,8 @@ MAX_ROWS = 10_000       # rows of an upload that are used; the rest are left out
 MAX_CLASSES = 20        # more distinct labels than this is not a classification set we can show
 SPLIT_SHARES = (0.8, 0.1, 0.1)
 APPROACHES = {"all": "All layers", "top": "Top N layers (the rest frozen)", "head": "Head only (encoder frozen)"}
+# What the classifier reads for a text: the pooler's [CLS] output (transformers' choice) or the token mean.
+POOLS = {"cls": "[CLS] (pooler)", "mean": "mean of tokens"}
 # Learning rates that suit each approach on small sets: a head alone, learning from scratch on
 # frozen features, needs far larger steps than a whole pretrained model (Devlin et al.: 2e-5…5e-5).
 DEFAULT_LR = {"all": 5e-5, "top": 1e-4, "head": 5e-3}

@@ -24,7 +24,18 @@ from components.attention_heatmap import attention_figure
 from components.dependency_arcs import arcs_svg
 from components.plotly_text import plain
 
-from . import attention, overview, polysemy, sentence_embeddings, syntax, tokens, vectors, walkthrough
+from . import (
+    attention,
+    compare,
+    overview,
+    polysemy,
+    pretraining,
+    sentence_embeddings,
+    syntax,
+    tokens,
+    vectors,
+    walkthrough,
+)
 from .conllu import read_conllu
 from .lessons import PAGES, Lesson, Step, param_of, widget_value
 
@@ -178,6 +189,57 @@ def syntax_corpus_figure(step: Step, model, tokenizer) -> str:
     return "<p class='figure-title'>The built-in sample, dependent → head</p>" + _table(rows)
 
 
+def masking_figure(step: Step, model, tokenizer, prefix: str = "mask") -> str:
+    """The masking simulator's draw for the step's seed: the pieces BERT's recipe chose, and what it did."""
+    seed, whole = _state(step, f"{prefix}_seed", 0), _state(step, f"{prefix}_wwm", False)
+    rows = pretraining.simulate_masking(tokenizer, *_sentences(step), seed=seed, whole_word=whole)
+    return (f"<p class='figure-title'>One masking draw (seed {seed}{', whole words' if whole else ''}): "
+            "the label is what the model must predict</p>" + _table(rows))
+
+
+def _missing_head(step: Step, model, tokenizer, head: str, prefix: str) -> str | None:
+    missing = pretraining.missing_head(model, head, "this lesson's model")
+    if missing is None:
+        return None
+    return f"<p><em>{escape(missing[0].upper() + missing[1:])}</em></p>" + masking_figure(step, model, tokenizer,
+                                                                                           prefix)
+
+
+def masked_words_figure(step: Step, model, tokenizer) -> str:
+    """Top-k words at each mask (the sidebar's [MASK]s and the step's picked words), or what to load."""
+    missing = _missing_head(step, model, tokenizer, "mlm", "mw_mask")
+    if missing:
+        return missing
+    masked = pretraining.mask_input(tokenizer, *_sentences(step), words=tuple(_state(step, "mask", [])))
+    run = pretraining.run_fill_mask(model, masked)
+    k, temperature = _state(step, "k", pretraining.TOP_K), _state(step, "temp", 1.0)
+    parts = []
+    for m, hidden in enumerate(masked.hidden):
+        probs = pretraining.probabilities(run.logits[m, -1], temperature)
+        rows = [{"word piece": p.token, "probability": p.probability} for p in pretraining.top_k(probs, tokenizer, k)]
+        parts.append(f"<p class='figure-title'>Mask {m + 1} (hid {escape(hidden)}): top {k}</p>" + _table(rows))
+    return "".join(parts)
+
+
+def next_sentence_figure(step: Step, model, tokenizer) -> str:
+    """P(IsNext) of sentence B and of the page's other candidates after A, or what to load."""
+    missing = _missing_head(step, model, tokenizer, "nsp", "nsp_mask")
+    if missing:
+        return missing
+    text_a, text_b = _sentences(step)
+    others = str(_state(step, "alts", PAGES["next_sentence"].params["alts"].default)).splitlines()
+    candidates = list(dict.fromkeys(line for line in [text_b, *others] if line.strip()))
+    rows = [{"sentence B": r.text_b, "P(IsNext)": r.is_next}
+            for r in pretraining.next_sentence(model, tokenizer, text_a, candidates)]
+    return f"<p class='figure-title'>After A: {escape(text_a)}</p>" + _table(rows)
+
+
+def flavours_figure(step: Step, model, tokenizer) -> str:
+    rows = [{key: row[key] for key in ("model", "layers", "width H", "heads", "vocabulary", "parameters",
+                                       "what changed")} for row in compare.flavours()]
+    return "<p class='figure-title'>The BERT family's flavours (published configurations)</p>" + _table(rows)
+
+
 def no_figure(step: Step, model, tokenizer) -> str:
     return "<p>(Open the page for this step's figures.)</p>"
 
@@ -186,7 +248,9 @@ FIGURES: dict[str, Callable[[Step, object, object], str]] = {
     "tokens": tokens_figure, "attention": attention_heatmap, "inside_head": inside_head_figure,
     "head_overview": head_overview_figure, "word_in_context": word_in_context_figure,
     "sentence_embeddings": sentence_embeddings_figure, "syntax_sentence": syntax_sentence_figure,
-    "syntax_corpus": syntax_corpus_figure, "word_senses": no_figure,
+    "syntax_corpus": syntax_corpus_figure, "word_senses": no_figure, "training_data": masking_figure,
+    "masked_words": masked_words_figure, "next_sentence": next_sentence_figure, "finetune": no_figure,
+    "compare": flavours_figure,
 }
 
 _CSS = """

@@ -30,8 +30,10 @@ from pathlib import Path
 
 from bert_core import DEFAULT_MODEL, default_checkpoint
 
-from .attention import DIRECTIONS
+from .attention import DIRECTIONS, MEASURES
+from .finetune import APPROACHES, POOLS
 from .polysemy import PRESETS
+from .pretraining import TOP_K
 from .sentence_embeddings import EXAMPLE_SENTENCES, POOLINGS
 
 LESSONS_DIR = Path(__file__).resolve().parents[1] / "lessons"
@@ -50,7 +52,8 @@ class Param:
     "layer_number"/"head_number": the widget holds the number itself (1…L / 1…H); "layer0": 0…L
     (0 = the embedding output); "int": a whole number ≥ `low`; "float": a number (a slider's 0.1 steps);
     "occurrence": 1, 2, … (widget n − 1);
-    "bool"; "choice": one of `choices`; "text"; "texts": a list of texts; "heads": a list of "L-H".
+    "bool"; "choice": one of `choices`; "text"; "texts": a list of texts; "heads": a list of "L-H";
+    "words": a list of the sentence's words as a multiselect of words shows them, "word (n)", n from 1.
     default: the page's own default, in URL form ("L": the model's number of layers); a step that does
     not name the parameter gets it. None where the default depends on the data (the page picks it).
     """
@@ -58,6 +61,7 @@ class Param:
     choices: tuple[str, ...] = ()
     low: int = 0
     default: str | None = None
+    options: tuple[str, ...] = ()  # a "choice" shown through a format_func: the widget's values, as `choices`
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,18 @@ PROJECTIONS = Param("choice", ("PCA", "UMAP"), default="PCA")
 RELATION_DIRECTIONS = Param("choice", ("dependent → head", "head → dependent"), default="dependent → head")
 FIRST_PRESET = next(iter(PRESETS))
 
+
+def labelled_choice(labels: dict[str, str]) -> Param:
+    """A choice whose widget shows labels[value] (and the URL carries it); the first is the default."""
+    return Param("choice", tuple(labels.values()), default=next(iter(labels.values())), options=tuple(labels))
+
+
+SEED = Param("int", default="0")
+# The pages' own defaults, as they write them (tests/test_pages_lesson.py opens each page to check).
+PLL_EXAMPLE = "The keys to the cabinet are on the table.\nThe keys to the cabinet is on the table."
+NSP_ALTERNATIVES = "Penguins are flightless.\nHe bought a gallon of milk."
+FINETUNE_DATA = ("Spam or not (shipped)", "UPOS tags (shipped)")
+
 # The pages a step can open, by the name in their URL (/tokens, /attention, …), and the parameters
 # each binds to the URL. tests/test_pages_lesson.py checks this against the widgets the pages draw.
 PAGES: dict[str, PageSpec] = {
@@ -80,7 +96,7 @@ PAGES: dict[str, PageSpec] = {
     "attention": PageSpec("app/pages/attention.py", "Attention views", {
         "view": Param("choice", ("Head view", "Model view"), default="Head view"), "layer": Param("layer", default="1"),
         "head": Param("head", default="1"), "dir": Param("choice", DIRECTIONS, default="All"), "hide": OFF,
-        "renorm": OFF, "words": OFF}),
+        "renorm": OFF, "words": OFF, "measure": Param("choice", tuple(MEASURES), default=next(iter(MEASURES)))}),
     "inside_head": PageSpec("app/pages/inside_head.py", "Inside one head", {
         "layer": Param("layer", default="2"), "head": Param("head", default="2"), "token": Param("int", default="1")}),
     "head_overview": PageSpec("app/pages/head_overview.py", "Head overview", {
@@ -105,8 +121,27 @@ PAGES: dict[str, PageSpec] = {
         "sc_source": Param("choice", ("Built-in sample", "Upload a CoNLL-U file", "Raw text"),
                            default="Built-in sample"),
         "sc_direction": RELATION_DIRECTIONS, "sc_relation": Param("text")}),
+    # The pre-training pages: a model without the head shows only the masking simulator (?mw_mask_seed=…).
+    "training_data": PageSpec("app/pages/training_data.py", "How the training data are made", {
+        "mask_seed": SEED, "mask_wwm": OFF, "pair": SEED}),
+    "masked_words": PageSpec("app/pages/masked_words.py", "Masked words", {
+        "mw_mask_seed": SEED, "mw_mask_wwm": OFF, "mask": Param("words"),
+        "k": Param("int", low=1, default=str(TOP_K)),
+        "temp": Param("float", default="1.0"), "targets": Param("text", default=""),
+        "pin": Param("text", default="city"), "pll": Param("text", default=PLL_EXAMPLE)}),
+    "next_sentence": PageSpec("app/pages/next_sentence.py", "Next sentence", {
+        "nsp_mask_seed": SEED, "nsp_mask_wwm": OFF, "alts": Param("text", default=NSP_ALTERNATIVES)}),
+    "finetune": PageSpec("app/pages/finetune.py", "Fine-tune a classifier", {
+        "data": Param("choice", (*FINETUNE_DATA, "Upload a file"), default=FINETUNE_DATA[0]), "seed": SEED,
+        "approach": labelled_choice(APPROACHES), "top": Param("layer_number", default="2"),
+        "epochs": Param("int", low=1, default="3"), "pool": labelled_choice(POOLS)}),
+    "compare": PageSpec("app/pages/compare.py", "Compare two models", {
+        "model_b": Param("text", default=""), "depth": Param("float", default="1.0"),
+        "cmp_word": Param("text", default="bank"), "cmp_a": Param("text", default="He sat on the bank of the river."),
+        "cmp_b": Param("text", default="She went to the bank to pay the bill.")}),
 }
 HEAD_PAIR = Param("head_pair")  # one "L-H" of a "heads" list
+WORD_PICK = re.compile(r".+ \(([1-9][0-9]*)\)")  # a "words" item: "great (4)", the 4th word
 
 # Parameters named by a pattern: A word in context's ?occ3=2 (the second occurrence in sentence 3).
 PATTERN_PARAMS = {"word_in_context": (re.compile(r"occ[1-9][0-9]?"), Param("occurrence"))}
@@ -184,6 +219,10 @@ def widget_value(param: Param, value: str | list[str]) -> object:
         return value == "true"
     if param.kind == "float":
         return float(value)
+    if param.kind == "words":
+        return [int(WORD_PICK.fullmatch(item)[1]) - 1 for item in value]
+    if param.options:
+        return param.options[param.choices.index(value)]
     return value
 
 
@@ -200,9 +239,12 @@ def _url_text(value: object) -> str | list[str] | None:
 
 def _check_value(name: str, param: Param, value: str | list[str], model: str, shape) -> str | None:
     """What is wrong with `value` for `param`, or None."""
-    if param.kind == "texts" or param.kind == "heads":
+    if param.kind in ("texts", "heads", "words"):
         if not isinstance(value, list):
             return f"{name} must be a list, e.g. {name} = [\"…\"]"
+        if param.kind == "words":
+            wrong = [item for item in value if not WORD_PICK.fullmatch(item)]
+            return f"{name}: {wrong[0]!r} is not a word as the page shows it, e.g. \"great (4)\"" if wrong else None
         if param.kind == "heads":
             for item in value:
                 problem = _check_value(name, HEAD_PAIR, item, model, shape)

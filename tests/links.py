@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from streamlit.testing.v1 import AppTest
 
-BOUND_KINDS = ("selectbox", "radio", "slider", "toggle", "multiselect", "text_input", "text_area", "button_group")
+BOUND_KINDS = ("selectbox", "radio", "slider", "toggle", "multiselect", "text_input", "text_area", "button_group",
+               "number_input")
 
 
 def _shown(widget) -> tuple[object, object]:
@@ -22,6 +23,9 @@ def _shown(widget) -> tuple[object, object]:
         return widget.options[widget.index], widget.options[proto.default] if proto.HasField("default") else None
     if kind == "Slider":
         return str(widget.value), str(int(proto.default[0]) if proto.data_type == proto.INT else proto.default[0])
+    if kind == "NumberInput":
+        as_text = (lambda x: str(int(x))) if proto.data_type == proto.INT else str
+        return as_text(widget.value), as_text(proto.default) if proto.HasField("default") else None
     if kind == "Toggle":
         return str(widget.value).lower(), str(proto.default).lower()
     if kind == "Multiselect":

@@ -144,3 +144,79 @@ head = 12
     assert html.count("plotly-graph-div") == 2                        # the head's weights, the heatmap
     assert html.count("<script>") == 1 + 2                            # plotly.js once, one call per figure
     assert "Layer 6, head 12" in html
+
+
+PRETRAINING_STEPS = '''
+title = "Pre-training"
+
+[[steps]]
+title = "The recipe"
+page = "training_data"
+text = "Masking."
+look = "The table."
+[steps.state]
+a = "The man went to the store."
+b = "He bought a gallon of milk."
+mask_seed = 0
+
+[[steps]]
+title = "Masked words"
+page = "masked_words"
+text = "The head."
+look = "The bars."
+[steps.state]
+a = "Istanbul is a great [MASK] to visit."
+mask = ["visit (7)"]
+k = 3
+
+[[steps]]
+title = "Next sentence"
+page = "next_sentence"
+text = "The head."
+look = "The bars."
+[steps.state]
+a = "The man went to the store."
+b = "He bought a gallon of milk."
+
+[[steps]]
+title = "The family"
+page = "compare"
+text = "Flavours."
+look = "The table."
+'''
+
+
+def test_the_handout_of_the_pre_training_and_family_steps(default_model, tmp_path):
+    """Without heads (the bundled model) the two head steps say what to load and show a masking draw; with
+    them (a random-weight BertForPreTraining) the top-k table per mask and P(IsNext) per candidate B."""
+    from app.handout import build_handout
+    from app.pretraining import simulate_masking
+    from bert_core import load_pretrained
+    from tests.pretraining_models import save_random_checkpoint
+
+    lesson = load_lesson(PRETRAINING_STEPS)
+    assert lesson.steps[1].state["mask"] == ["visit (7)"]
+    assert lessons.widget_value(PAGES["masked_words"].params["mask"], ["visit (7)"]) == [6]
+    html = build_handout(lesson, *default_model, model_name="all-MiniLM-L6-v2").replace("\n", "")
+    assert html.count("<section>") == 4 and "could not be made" not in html
+    chosen = [row["piece"] for row in simulate_masking(default_model[1], "The man went to the store.",
+                                                        "He bought a gallon of milk.", seed=0) if row["label"]]
+    assert f"<td>{chosen[0]}</td><td>A</td><td>[MASK]</td><td>{chosen[0]}</td>" in html
+    assert html.count("has no masked-LM head") == 1 and html.count("has no next-sentence head") == 1
+    assert "<td>RoBERTa-base</td><td>12</td><td>768</td><td>12</td><td>50,265</td>" in html
+
+    model, tokenizer = load_pretrained(save_random_checkpoint(tmp_path / "heads"), device="cpu")
+    html = build_handout(lesson, model, tokenizer, model_name="random").replace("\n", "")
+    assert "has no" not in html and "could not be made" not in html
+    assert "Mask 1 (hid [MASK]): top 3" in html and "Mask 2 (hid visit): top 3" in html
+    assert html.count("<th>word piece</th><th>probability</th>") == 2
+    assert "<th>sentence B</th><th>P(IsNext)</th>" in html
+    for candidate in ("He bought a gallon of milk.", "Penguins are flightless."):
+        assert html.count(f"<td>{candidate}</td>") == 1   # B and the page's alternatives, once each
+
+
+def test_a_word_pick_must_be_written_as_the_page_shows_it():
+    broken = PRETRAINING_STEPS.replace('mask = ["visit (7)"]', 'mask = ["visit"]')
+    with pytest.raises(LessonError) as caught:
+        load_lesson(broken)
+    assert "step 2" in str(caught.value) and "'visit' is not a word as the page shows it" in str(caught.value)

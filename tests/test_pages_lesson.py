@@ -8,12 +8,13 @@ import re
 
 from streamlit.testing.v1 import AppTest
 
-from app import lessons, polysemy, sentence_embeddings
+from app import finetune, lessons, polysemy, sentence_embeddings
 from app.inputs import escape_markdown
 from app.lessons import DEFAULT_LESSON, LESSONS_DIR, PAGES, load_lesson
 from app.vectors import cosine_matrix
 from tests.conftest import ROOT
 from tests.links import bound
+from tests.pretraining_models import save_random_checkpoint
 
 LESSON = load_lesson((LESSONS_DIR / f"{DEFAULT_LESSON}.toml").read_bytes())
 LESSON_PAGE = "app/pages/lesson.py"
@@ -58,21 +59,49 @@ def check_numbers(number: int, at: AppTest, model) -> None:
     elif number == 7:
         stats = dict(zip(at.dataframe[0].value["statistic"], at.dataframe[0].value["layer 5, head 6"], strict=True))
         assert f"{float(stats['Attention to [CLS]']):.0%}" == f"{percent(look, '5-6:')}%"
-    elif number in (9, 10):  # the page's comparison of the step's preset, layer 6
+    elif number == 9:  # the simulator's draw for seed 0: the chosen pieces, each shown as [MASK]
+        table = table_with(at, "what happened", "[MASK]")
+        chosen = table[table["label"] != ""]
+        pieces = sum(1 for piece in table["piece"] if piece not in ("[CLS]", "[SEP]"))
+        assert f"{len(chosen)} of the {pieces} word pieces" in look
+        assert list(chosen["model reads"]) == ["[MASK]", "[MASK]"]
+        assert all(f"“{piece}”" in look for piece in chosen["piece"])
+    elif number in (10, 11):  # the bundled model has no head: the page says what to load, as the step does
+        head = {10: "masked-LM head", 11: "next-sentence"}[number]
+        assert any(head in w.value and "bert-base-uncased" in w.value for w in at.warning)
+        assert "bert-base-uncased" in look
+    elif number in (12, 13):  # the page's comparison of the step's preset, layer 6
         word = LESSON.steps[number - 1].state["word"]
         sentences = polysemy.PRESETS[word]
         similarity = polysemy.compare_word(*model, word, sentences, [0] * len(sentences)).similarities[6]
-        pairs = {9: [(0, 1), (0, 2)], 10: [(0, 2), (1, 3)]}[number]
+        pairs = {12: [(0, 1), (0, 2)], 13: [(0, 2), (1, 3)]}[number]
         for i, j in pairs:
             assert f"{similarity[i, j]:.2f}" in look, (number, i, j, similarity[i, j])
-    elif number == 11:
-        family = at.dataframe[2].value.set_index("model")["parameters"]
+    elif number == 14:  # head only: one linear layer from the 384-wide sentence vector to spam / ham
+        labels = len(finetune.read_labelled(finetune.SPAM_DATA.read_bytes(), "spam", seed=0).label_names)
+        width = model[0].config.hidden_size
+        assert f"{width * labels + labels} of the model's {model[0].num_parameters() / 1e6:.1f} million" in look
+        assert f"{width} × {labels} weights and {labels} biases" in look
+    elif number == 15:
+        family = table_with(at, "model", "bert-tiny").set_index("model")["parameters"]
         for name in ("bert-tiny", "bert-base", "bert-large"):
             assert f"{family[name] / 1e6:.1f} million" in look, name
         assert f"{family['all-MiniLM-L6-v2 (this model)'] / 1e6:.1f} million" in look
-    elif number == 12:  # the page's example sentences, mean pooling, layer 6: the guitar and the music
+    elif number == 16:
+        flavours = table_with(at, "model", "RoBERTa-base").set_index("model")
+        for name in ("BERT-base", "RoBERTa-base", "DistilBERT", "ALBERT-base"):
+            assert f"{name} {flavours.loc[name, 'parameters'] / 1e6:.1f} million" in look, name
+        assert f"{flavours.loc['RoBERTa-base', 'vocabulary']:,}-piece vocabulary" in look
+        assert f"{flavours.loc['ALBERT-base', 'distinct layer weights']} distinct layer's weights" in look
+    elif number == 17:  # the page's example sentences, mean pooling, layer 6: the guitar and the music
         vectors = sentence_embeddings.sentence_embeddings(*model, list(sentence_embeddings.EXAMPLE_SENTENCES), "mean")
         assert f"{cosine_matrix(vectors[:, 6])[4, 5]:.2f}" in look
+
+
+def table_with(at: AppTest, column: str, value: str):
+    """The page's dataframe whose `column` holds `value`."""
+    return next(frame.value for frame in at.dataframe
+                if column in frame.value.columns and value in set(frame.value[column]))
 
 
 def test_every_step_of_the_default_lesson_opens_on_its_page_with_its_state(default_model):
@@ -112,15 +141,27 @@ def test_every_step_of_the_default_lesson_opens_on_its_page_with_its_state(defau
     assert "step" not in at.query_params and "lesson" not in at.query_params and at.query_params["token"] == "8"
 
 
-def test_pages_defaults_are_those_of_the_catalogue():
-    """A step that does not name a parameter gives it the page's default: PAGES must know them."""
-    for page in ("attention", "sentence_embeddings"):
+def test_pages_defaults_are_those_of_the_catalogue(tmp_path):
+    """A step that does not name a parameter gives it the page's default: PAGES must know them. The
+    pre-training pages draw their own widgets only for a model with the heads (a random-weight one
+    here); with the bundled model, only the masking simulator's."""
+    with_heads = save_random_checkpoint(tmp_path / "with_heads")
+    for page, model in (("attention", None), ("sentence_embeddings", None), ("training_data", None),
+                        ("masked_words", with_heads), ("next_sentence", with_heads), ("masked_words", None),
+                        ("finetune", None), ("compare", None)):
         at = AppTest.from_file(str(ROOT / "router.py"), default_timeout=240)
+        if model is not None:
+            at.query_params["model"] = str(model)
         at.switch_page(PAGES[page].path).run()
+        assert not at.exception, (page, [e.value for e in at.exception])
         shown = bound(at)
-        assert set(shown) == set(PAGES[page].params), page
+        simulator = {f"{prefix}_{name}" for prefix in ("mw_mask", "nsp_mask") for name in ("seed", "wwm")}
+        if model is None and page == "masked_words":    # no head: only the simulator
+            assert set(shown) == {"mw_mask_seed", "mw_mask_wwm"}
+        else:
+            assert set(shown) == set(PAGES[page].params) - simulator, page
         for name, value in lessons.page_state(lessons.Step("", page, "", ""), 6).items():
-            if value is not None:
+            if value is not None and name in shown:
                 assert shown_text(shown[name]) == value, (page, name)
 
 

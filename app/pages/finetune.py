@@ -122,9 +122,8 @@ kind = left.radio("Train", list(finetune.APPROACHES), format_func=finetune.APPRO
 top = left.slider("N (top layers trained)", 1, L, min(2, L), key="top", bind="query-params",
                   disabled=kind != "top")
 epochs = middle.slider("Epochs (at most)", 1, 10, 3, key="epochs", bind="query-params")
-pooling = middle.radio("Sentence vector for the head", ["cls", "mean"], horizontal=True, key="pool",
-                       bind="query-params", disabled=token_task,
-                       format_func={"cls": "[CLS] (pooler)", "mean": "mean of tokens"}.get,
+pooling = middle.radio("Sentence vector for the head", list(finetune.POOLS), horizontal=True, key="pool",
+                       bind="query-params", disabled=token_task, format_func=finetune.POOLS.get,
                        help="[CLS]: the pooler's output, as transformers' BertForSequenceClassification (the "
                             "saved checkpoint gives the same scores there). Mean: the mean of the last layer's "
                             "token vectors, what all-MiniLM-L6-v2 was trained to give; transformers' class "
