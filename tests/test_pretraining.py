@@ -339,7 +339,8 @@ def test_masked_texts_read_back_as_the_masked_input(tiny):
 
 def test_the_readme_commands_run_as_written_on_a_checkpoint_with_heads(tiny_folder, tmp_path, monkeypatch):
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = readme[readme.index("### Pre-training: masked words"):readme.index("## Serving a class")]
+    start = readme.index("### Pre-training: masked words")
+    section = readme[start:readme.index("\n### ", start + 1)]  # up to the next section
     commands = [line for line in section.splitlines() if line.startswith("python -m app ")]
     assert [shlex.split(c)[3] for c in commands] == ["fill-mask", "nsp", "pll"]
     monkeypatch.chdir(tmp_path)
