@@ -123,7 +123,8 @@ def merge_pieces(weights: np.ndarray, units: list[tuple[int, ...]]) -> np.ndarra
     """(…, T, T) → (…, U, U): unit u is the tokens units[u] (positions into the T axis);
     TO a unit = sum over its tokens, FROM a unit = mean over its tokens."""
     maps = word_maps(word_ids_from_pieces(units, weights.shape[-1]), len(units))
-    return word_attention(torch.from_numpy(np.ascontiguousarray(weights)), maps).numpy()
+    # A cached result's array is read-only; torch needs a writable one (copied only then).
+    return word_attention(torch.from_numpy(np.require(weights, requirements=["C", "W"])), maps).numpy()
 
 
 def _units(encoding: Encoding, kept: list[int]) -> list[tuple[int, ...]]:

@@ -178,10 +178,13 @@ def _padded_batches(features: Sequence[Features], device, batch_size: int = BATC
 
 def _predict(x: torch.Tensor, distance_map: torch.Tensor, depth_map: torch.Tensor):
     """(F, B, W, W) predicted squared distances and (F, B, W) predicted depths."""
-    z = x.float() @ distance_map.unsqueeze(1)                         # (F, B, W, k)
+    F, B, W, D = x.shape
+    k = distance_map.shape[-1]
+    # One (B·W, D) @ (D, 2k) product per feature set: far faster than B·F small (W, D) ones.
+    both = x.float().reshape(F, B * W, D) @ torch.cat([distance_map, depth_map], dim=-1)
+    z, d = both.view(F, B, W, 2 * k).split(k, dim=-1)                  # (F, B, W, k) each
     norms = (z * z).sum(-1)
     distance = (norms.unsqueeze(-1) + norms.unsqueeze(-2) - 2 * z @ z.mT).clamp(min=0)
-    d = x.float() @ depth_map.unsqueeze(1)
     return distance, (d * d).sum(-1)
 
 

@@ -47,7 +47,7 @@ def transformers_run(folder: Path, tokenizer, data: finetune.LabelledData, setti
         attn_implementation="sdpa").to(device)
     (train_texts, train_labels), (dev_texts, dev_labels), (test_texts, test_labels) = (
         data.part(s) for s in finetune.SPLITS)
-    limit = model.config.max_tokens
+    limit = model.config.max_position_embeddings  # a BERT: no position offset
     train, dev, test = (finetune.encode_texts(tokenizer, t, limit).ids for t in (train_texts, dev_texts, test_texts))
     decay = [p for n, p in model.named_parameters() if not (n.endswith("bias") or "LayerNorm" in n)]
     no_decay = [p for n, p in model.named_parameters() if n.endswith("bias") or "LayerNorm" in n]
