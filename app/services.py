@@ -8,6 +8,7 @@ import hashlib
 import os
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import streamlit as st
@@ -20,7 +21,6 @@ from . import (
     attention,
     compare,
     contributions,
-    corpus_index,
     cpu_tuning,
     inputs,
     model_access,
@@ -36,6 +36,9 @@ from . import (
 from .conllu import ConlluError, read_conllu
 from .corpus import read_corpus_files
 from .heads import parse_heads
+
+if TYPE_CHECKING:  # imported where used: pyarrow and LanceDB stay out of the server's start
+    from . import corpus_index
 
 # A long cached result is computed once: a session asking for the same one meanwhile waits for it,
 # and sees this instead of a blank page (the progress bar is drawn in the computing session only).
@@ -263,6 +266,8 @@ def index_home() -> Path:
 def built_corpus_index(model_name: str, digest: str, name: str, layers: tuple[int, ...], _data: bytes) -> str:
     """The folder of the index of one corpus file (a shipped sample or an upload), built first if needed,
     exactly as `python -m app index` builds it. Raises CorpusError when the file has no sentence."""
+    from . import corpus_index
+
     corpus = read_corpus_files([(name, _data)])
     model, tokenizer = get_model(model_name)
     folder = index_home() / f"{corpus_index.model_digest(model_name)[:16]}-{corpus.digest[:16]}-" \
@@ -277,6 +282,8 @@ def built_corpus_index(model_name: str, digest: str, name: str, layers: tuple[in
 
 def index_stamp(folder: str) -> float:
     """Changes whenever the index is rebuilt (its manifest is rewritten): part of the cache keys below."""
+    from . import corpus_index
+
     try:
         return (Path(folder) / corpus_index.MANIFEST).stat().st_mtime
     except OSError:
@@ -286,6 +293,8 @@ def index_stamp(folder: str) -> float:
 @st.cache_resource(max_entries=4, show_spinner="Opening the index…")
 def open_corpus_index(folder: str, stamp: float) -> corpus_index.CorpusIndex:
     """An opened, checked index (raises CorpusIndexError; errors are not cached)."""
+    from . import corpus_index
+
     return corpus_index.CorpusIndex(folder)
 
 
@@ -293,6 +302,8 @@ def open_corpus_index(folder: str, stamp: float) -> corpus_index.CorpusIndex:
 def corpus_search(folder: str, stamp: float, model_name: str, text: str, position: int, layer: int, k: int,
                   where: str | None) -> tuple[dict, list[corpus_index.Hit]]:
     """(the query as the CLI writes it, the hits): what `python -m app search` computes."""
+    from . import corpus_index
+
     model, tokenizer = get_model(model_name)
     query = corpus_index.query_position(model, tokenizer, text, position)
     hits = open_corpus_index(folder, stamp).search(query.vectors[layer], layer, k=k, where=where)
@@ -302,11 +313,15 @@ def corpus_search(folder: str, stamp: float, model_name: str, text: str, positio
 @st.cache_data(max_entries=8, show_spinner="Projecting every occurrence…")
 def occurrence_map(folder: str, stamp: float, word: str, layer: int, method: str, limit: int):
     """(metadata rows, (n, 2) coordinates, cluster of each point) of every stored occurrence of a word."""
+    from . import corpus_index
+
     meta, points = open_corpus_index(folder, stamp).occurrences(word, layer, limit)
     if len(points) == 0:
         return meta.to_pylist(), np.zeros((0, 2)), []
     coords = vectors.project(points, method, 2)
     return meta.to_pylist(), coords, corpus_index.clusters(points)
+
+
 # Pre-training pages: one forward per masked input (the lens logits, cached as a resource: up to
 # MAX_MASKS × L × vocabulary floats, read-only), so temperature, top-k, targets and pinned words
 # redraw without running the model.

@@ -189,7 +189,8 @@ def test_bad_arguments_are_refused_with_a_message():
 
 def test_the_attention_views_page_needs_no_transformers():
     """The router, the sidebar and the Attention views page, drawn on the default model, leave transformers
-    (over a second to import) and the modules only other pages need unloaded."""
+    (over a second to import) and the modules only other pages need (the corpus index's pyarrow and
+    LanceDB, the probes' scipy, the tables' pandas) unloaded."""
     code = """
 import sys
 from streamlit.testing.v1 import AppTest
@@ -200,7 +201,7 @@ assert not at.exception, at.exception
 assert [t.value for t in at.title] == ["Attention views"], [t.value for t in at.title]
 frames = [e.proto.srcdoc for e in at.main if getattr(e, "type", None) == "iframe"]
 assert any("<title>Head view, layer 1<" in html for html in frames), "no head view"
-heavy = ("transformers", "bertviz", "umap", "sklearn", "spacy")
+heavy = ("transformers", "bertviz", "umap", "sklearn", "spacy", "pyarrow", "lancedb", "ray", "scipy", "pandas")
 print(",".join(sorted(m for m in heavy if m in sys.modules)) or "none")
 """
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=600)
