@@ -11,14 +11,17 @@ from tests.family import FAMILIES, make_checkpoint
 
 PAGES = ["home", "tokens", "attention", "inside_head", "head_overview", "word_in_context", "word_senses",
          "sentence_embeddings", "syntax_sentence", "syntax_corpus", "masked_words", "next_sentence", "training_data",
-         "compare"]
+         "compare", "contributions", "corpus_search", "syntax_trees", "syntax_probes", "finetune", "task_heads",
+         "lesson"]
 # Each family on the pages where it differs most; each page once on some family other than BERT.
 DEFAULT = {(family, "tokens") for family in FAMILIES if family != "bert"} | {
     ("roberta", "attention"), ("albert", "attention"),
     ("albert", "word_in_context"), ("albert", "compare"), ("roberta", "head_overview"), ("distilbert", "home"),
     ("electra", "inside_head"), ("xlm-roberta", "word_senses"), ("distilbert", "sentence_embeddings"),
     ("roberta", "syntax_sentence"), ("albert", "syntax_corpus"), ("roberta", "masked_words"),
-    ("albert", "next_sentence"), ("xlm-roberta", "training_data")}
+    ("albert", "next_sentence"), ("xlm-roberta", "training_data"), ("roberta", "contributions"),
+    ("electra", "corpus_search"), ("xlm-roberta", "syntax_trees"), ("albert", "syntax_probes"),
+    ("distilbert", "finetune"), ("distilbert", "task_heads"), ("roberta", "lesson")}
 CASES = [pytest.param(family, page, id=f"{family}-{page}",
                       marks=() if (family, page) in DEFAULT else pytest.mark.slow)
          for family in FAMILIES if family != "bert" for page in PAGES]
@@ -37,8 +40,9 @@ def checkpoints(tmp_path_factory):
 
 
 @pytest.mark.parametrize("family, page", CASES)
-def test_every_page_works_with_every_family(checkpoints, monkeypatch, family, page):
+def test_every_page_works_with_every_family(checkpoints, monkeypatch, tmp_path, family, page):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("BERT_EXPLORER_INDEX_DIR", str(tmp_path / "indexes"))  # Search a corpus builds one
     folder = checkpoints(family)
     specials = FAMILIES[family].specials
     at = AppTest.from_file(str(ROOT / "router.py"), default_timeout=120)
