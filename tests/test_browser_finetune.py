@@ -1,5 +1,6 @@
-"""The Fine-tune a classifier page in headless Chromium on the default model: train the head for one
-epoch on the shipped set, watch the progress, see the results; a screenshot for the README."""
+"""The Fine-tune a classifier page in headless Chromium on the default model: train the top layer and
+the head for one epoch on the shipped set, watch the progress, see the results (what changed inside:
+the last layer's heads); a screenshot for the README."""
 from __future__ import annotations
 
 import pytest
@@ -15,7 +16,7 @@ def test_fine_tune_the_head_in_the_browser(chromium, screenshots):
     with streamlit_server(PORT) as url:
         page = chromium.new_page(viewport={"width": 1400, "height": 1000})
         page.on("request", lambda request: requests.append(request.url))
-        page.goto(f"{url}/finetune?approach=Head+only+%28encoder+frozen%29&epochs=1&pool=mean",
+        page.goto(f"{url}/finetune?approach=Top+N+layers+%28the+rest+frozen%29&top=1&epochs=1&pool=mean+of+tokens",
                   wait_until="domcontentloaded")
         page.get_by_role("heading", name="Fine-tune a classifier").wait_for(timeout=180_000)
         page.get_by_role("button", name="Train").click()

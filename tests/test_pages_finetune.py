@@ -3,6 +3,7 @@ a run, a stopped run, the comparison table, the checkpoint opened in every page,
 for sequence, token and QA heads; and both pages on the real default model (rendering only)."""
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import transformers
 from streamlit.testing.v1 import AppTest
@@ -71,6 +72,12 @@ def test_fine_tune_page_trains_compares_and_opens_the_result(tiny):
     assert "Stopped early" in text(at)
     stopped = at.session_state["ft_runs"][-1]["result"]
     assert stopped.epochs_run <= 1
+
+    # a new run is shown on the head whose attention changed most (every layer trained, so not all zero)
+    at = train(at, approach="all", epochs=1)
+    divergence = np.asarray(at.session_state["ft_runs"][-1]["inside"]["divergence"])
+    shown = (at.selectbox(key="ft_layer").value, at.selectbox(key="ft_head").value)
+    assert divergence.max() > 0 and shown == np.unravel_index(divergence.argmax(), divergence.shape)
 
     next(b for b in at.button if b.label == "Open it in every page").click().run()
     assert not at.exception, at.exception

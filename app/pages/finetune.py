@@ -271,6 +271,10 @@ st.bar_chart(movement, x="part", y="relative_change", sort=False, height=260)
 st.markdown(f"**Which heads' attention changed most** on {len(inside['texts'])} dev texts: per head, the "
             "Jensen-Shannon divergence (nats, 0 to ln 2 ≈ 0.693) between a token's attention before and after, "
             "averaged over every token. **Click a cell** to see that head before and after.")
+if st.session_state.get("ft_heads_of") != run["id"]:  # a run's first look: the head that changed most
+    most = np.unravel_index(int(np.argmax(inside["divergence"])), np.shape(inside["divergence"]))
+    st.session_state["ft_layer"], st.session_state["ft_head"] = int(most[0]), int(most[1])
+    st.session_state["ft_heads_of"] = run["id"]
 if "ft_clicked" in st.session_state:
     st.session_state["ft_layer"], st.session_state["ft_head"] = st.session_state.pop("ft_clicked")
 grid, views = st.columns([2, 3])
