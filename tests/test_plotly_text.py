@@ -17,7 +17,9 @@ from components import (
     layer_heatmap,
     layer_lines,
     matrix_heatmap,
+    occurrence_map,
     projection,
+    query_key,
     relation_bars,
     similarity_heatmap,
     stacked_parts,
@@ -34,7 +36,7 @@ def drawn(monkeypatch):
     figures = []
     monkeypatch.setattr(st, "plotly_chart", lambda figure, **_: figures.append(pio.to_json(figure, validate=False)))
     for module in (head_grid, layer_heatmap, layer_lines, matrix_heatmap, projection, relation_bars, similarity_heatmap,
-                   stacked_parts):
+                   stacked_parts, query_key):
         monkeypatch.setattr(module, "figure_download", lambda **_: None)
     return figures
 
@@ -70,7 +72,11 @@ def test_every_plotly_component_escapes_visitor_text(drawn):
                           "baseline offset": [1], "baseline accuracy": [0.2], "held-out head": ["1-1"],
                           "held-out accuracy": [0.4]})
     relation_bars.relation_bars(table=table, title=HOSTILE, key="r")
-    assert len(drawn) == 8
+    occurrence_map.occurrence_map(coords=np.zeros((2, 2)), labels=[HOSTILE, "x"], hover=[HOSTILE, "y"],
+                                  title=HOSTILE, key="o")
+    query_key.query_key(products=np.ones((3, 4)), scores=np.ones(3), probs=weights[0], tokens=tokens,
+                        query_label=HOSTILE, key="q")
+    assert len(drawn) == 10
     for figure_json in drawn:
         assert_shown_as_text(figure_json)
 

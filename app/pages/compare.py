@@ -10,6 +10,7 @@ from app.attention import attention_view
 from app.model_access import LoadRefused
 from components.bertviz_views import render_head_view
 from components.layer_lines import layer_lines
+from components.plotly_text import plain
 
 selection = st.session_state["selection"]
 
@@ -55,7 +56,7 @@ for statistic, title, unit in (("entropy", "Attention entropy per layer (mean ov
     figure = go.Figure()
     for name, values in stats.items():
         x = [i + 1 for i in range(len(values[statistic]))]
-        figure.add_trace(go.Scatter(x=x, y=values[statistic], name=name, mode="lines+markers"))
+        figure.add_trace(go.Scatter(x=x, y=values[statistic], name=plain(name), mode="lines+markers"))
     figure.update_layout(title=title, xaxis_title="layer", yaxis_title=unit, height=320, xaxis_dtick=1)
     st.plotly_chart(figure, key=f"compare-{statistic}")
 st.caption("Entropy −Σ p log₂ p of each query's attention row, and Σ p·|i − j|, the distance in word pieces "

@@ -10,6 +10,7 @@ from app import contributions, services, url_state
 from components.figure_download import figure_download
 from components.head_grid import head_grid
 from components.matrix_heatmap import matrix_heatmap
+from components.plotly_text import plain_all
 
 MAX_ZEROING_PIECES = 128  # value zeroing and head importance run the model T times over: seconds at 128 on a CPU
 AUTO_IMPORTANCE_PIECES = 64  # longer inputs compute head importance (a derivative per head) only when asked
@@ -49,7 +50,7 @@ with left:
     st.caption("Each row divided by its sum (the diagonal holds the residual xᵢ). Exact norms: the downloads.")
 with right:
     ratio = norms["mixing_ratio"][layer]
-    bars = go.Figure(go.Bar(x=columns, y=ratio, marker_color="#4c78a8",
+    bars = go.Figure(go.Bar(x=plain_all(columns), y=ratio, marker_color="#4c78a8",
                             hovertemplate="%{x}<br>mixing ratio %{y:.3f}<extra></extra>"))
     bars.update_layout(title=f"Layer {layer_number}: context-mixing ratio per token", yaxis=dict(range=[0, 1]),
                        height=420, margin=dict(t=50, l=10, r=10, b=10))

@@ -7,6 +7,7 @@ import streamlit as st
 from app import inputs, task_outputs
 from bert_core import task_head_of
 from bert_core.task_heads import QA, SEQUENCE
+from components.plotly_text import plain_all
 
 selection = st.session_state["selection"]
 head = task_head_of(selection.model)
@@ -35,7 +36,7 @@ if head.task == SEQUENCE:
     best = max(probabilities, key=probabilities.get)
     st.markdown(f"For the sidebar's {inputs.escape_markdown(shown)}: **{inputs.escape_markdown(best)}** "
                 f"({probabilities[best]:.1%}).")
-    figure = go.Figure(go.Bar(x=list(probabilities.values()), y=list(probabilities), orientation="h",
+    figure = go.Figure(go.Bar(x=list(probabilities.values()), y=plain_all(probabilities), orientation="h",
                               marker_color="#0072B2", hovertemplate="%{y}: %{x:.4f}<extra></extra>"))
     figure.update_layout(title="Label probabilities (softmax of the head's scores)", xaxis=dict(range=[0, 1]),
                          height=140 + 30 * len(probabilities), margin=dict(t=40, l=10, r=10, b=10))
@@ -61,7 +62,7 @@ elif head.task == QA:
     st.markdown(f"**Answer:** {inputs.inline_code(found.text)} (pieces {found.span[0]}–{found.span[1]}, "
                 f"P(start) × P(end) = {found.score:.3f}).")
     positions = [i for i, keep in enumerate(found.in_passage) if keep]
-    labels = [f"{i}: {found.tokens[i]}" for i in positions]
+    labels = plain_all(f"{i}: {found.tokens[i]}" for i in positions)
     figure = go.Figure([go.Bar(x=labels, y=found.start[positions], name="start", marker_color="#0072B2"),
                         go.Bar(x=labels, y=found.end[positions], name="end", marker_color="#D55E00")])
     figure.update_layout(title="Where the answer starts and ends (softmax over the passage's pieces)",
