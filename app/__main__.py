@@ -277,9 +277,10 @@ def run_pll(args) -> int:
     return 0
 
 
-def model_and_output(command: argparse.ArgumentParser, head: str) -> None:
-    """--model (which must have `head`) and --json, as every pre-training command takes them."""
-    command.add_argument("--model", default=DEFAULT_MODEL, help=f"checkpoint folder or hub id, with {head}")
+def model_and_output(command: argparse.ArgumentParser, head: str | None = None) -> None:
+    """--model (which must have `head`, where a command needs one) and --json, as most commands take them."""
+    command.add_argument("--model", default=DEFAULT_MODEL,
+                         help="checkpoint folder or hub id" + (f", with {head}" if head else ""))
     command.add_argument("--json", required=True, help="where to write the results")
 
 
@@ -407,12 +408,11 @@ def run_layer_probe(args) -> int:
 def probe_arguments(command, epochs: int) -> None:
     command.add_argument("--train", required=True, help="CoNLL-U file the probes are trained on")
     command.add_argument("--eval", required=True, help="CoNLL-U file the probes are scored on")
-    command.add_argument("--model", default=DEFAULT_MODEL, help="checkpoint folder or hub id")
     command.add_argument("--seed", type=int, default=0, help="seeds the probes, the controls and the random model")
     command.add_argument("--epochs", type=positive_int, default=epochs, help="passes over the training file")
     command.add_argument("--max-train-sentences", type=positive_int, default=None,
                          help="train on the first N sentences of --train only")
-    command.add_argument("--json", required=True, help="where to write the results")
+    model_and_output(command)
 
 
 def run_mixing(args) -> int:
@@ -449,15 +449,13 @@ def parser() -> argparse.ArgumentParser:
 
     words = commands.add_parser("polysemy", help="word senses across layers (1-NN sense accuracy)")
     words.add_argument("--data", required=True, help="CSV/TSV with columns word, sense (optional), sentence")
-    words.add_argument("--model", default=DEFAULT_MODEL, help="checkpoint folder or hub id")
-    words.add_argument("--json", required=True, help="where to write the results")
+    model_and_output(words)
     words.set_defaults(run=run_polysemy)
 
     probe = commands.add_parser("probe", help="syntactic heads on a CoNLL-U treebank (Clark et al. 2019)")
     probe.add_argument("--conllu", required=True, help="CoNLL-U file with gold trees")
-    probe.add_argument("--model", default=DEFAULT_MODEL, help="checkpoint folder or hub id")
     probe.add_argument("--max-sentences", type=positive_int, default=None, help="analyse only the first N sentences")
-    probe.add_argument("--json", required=True, help="where to write the results")
+    model_and_output(probe)
     probe.set_defaults(run=run_probe)
 
     index = commands.add_parser("index", help="every word's vector of a corpus at chosen layers (LanceDB)")
@@ -510,16 +508,14 @@ def parser() -> argparse.ArgumentParser:
     tune.add_argument("--approach", default="all", help="all, top:N (the top N layers, the rest frozen) or head")
     tune.add_argument("--epochs", type=positive_int, default=3, help="at most this many (early stopping on dev)")
     tune.add_argument("--seed", type=int, default=0, help="seeds the split, the head, dropout and the batch order")
-    tune.add_argument("--model", default=DEFAULT_MODEL, help="checkpoint folder or hub id")
     tune.add_argument("--out", required=True, help="folder for the fine-tuned checkpoint (Hugging Face format)")
-    tune.add_argument("--json", required=True, help="where to write the results")
+    model_and_output(tune)
     tune.set_defaults(run=run_finetune)
 
     decode = commands.add_parser("trees", help="trees decoded from every head's attention (UUAS per head)")
     decode.add_argument("--conllu", required=True, help="CoNLL-U file with gold trees")
-    decode.add_argument("--model", default=DEFAULT_MODEL, help="checkpoint folder or hub id")
     decode.add_argument("--max-sentences", type=positive_int, default=None, help="only the first N sentences")
-    decode.add_argument("--json", required=True, help="where to write the results")
+    model_and_output(decode)
     decode.set_defaults(run=run_trees)
 
     structural = commands.add_parser("structural-probe", help="distance and depth probes per layer (Hewitt & Manning)")
@@ -536,8 +532,7 @@ def parser() -> argparse.ArgumentParser:
     mixing = commands.add_parser("mixing", help="norm-based attention and value zeroing of one input")
     mixing.add_argument("--text", required=True, help="the sentence (sentence A)")
     mixing.add_argument("--text-b", default="", help="a second sentence (sentence B), optional")
-    mixing.add_argument("--model", default=DEFAULT_MODEL, help="checkpoint folder or hub id")
-    mixing.add_argument("--json", required=True, help="where to write the results")
+    model_and_output(mixing)
     mixing.set_defaults(run=run_mixing)
     return parser
 
