@@ -11,6 +11,7 @@ from app import heads, inputs, services, syntax
 from app.conllu import ConlluError
 from components.head_grid import head_grid
 from components.relation_bars import relation_bars
+from components.skipped_sentences import skipped_sentences
 
 SAMPLE = Path(__file__).resolve().parents[2] / "data" / "syntax_sample.conllu"
 MAX_SENTENCES = 20_000  # the CLI takes any number
@@ -78,11 +79,7 @@ try:
 except ConlluError as err:
     st.error(f"{shown_name} cannot be read: {err}.")
     st.stop()
-if result.notes:
-    st.warning(f"{result.skipped} sentence(s) of {shown_name} skipped; the others are analysed. First problems: "
-               + "; ".join(result.notes[:3]) + ("…" if len(result.notes) > 3 else "."))
-    with st.expander(f"All {len(result.notes)} problem(s), with line numbers"):
-        st.text("\n".join(result.notes))
+skipped_sentences(notes=result.notes, source=name, count=result.skipped)
 if result.sentences == 0:
     st.error(f"No sentence of {shown_name} could be analysed.")
     st.stop()

@@ -9,6 +9,7 @@ import streamlit as st
 from app import inputs, probes, services
 from app.conllu import ConlluError, read_conllu
 from components.layer_lines import layer_lines
+from components.skipped_sentences import skipped_sentences
 
 SAMPLE = Path(__file__).resolve().parents[2] / "data" / "syntax_sample.conllu"
 MAX_SENTENCES = 20_000
@@ -85,8 +86,7 @@ except ConlluError as err:
     st.error(f"The probes cannot be trained: {err}.")
     st.stop()
 for kind, notes in results["notes"].items():
-    if notes:
-        st.warning(f"{len(notes)} sentence(s) of the {kind} file skipped; first: " + "; ".join(notes[:3]))
+    skipped_sentences(notes=notes, source=f"the {kind} file")
 structural, linear = results["structural"], results["linear"]
 st.caption(f"Trained on {structural['train']['sentences']:,} sentences ({structural['train']['words']:,} words) of "
            f"{inputs.escape_markdown(train_name)}, scored on {structural['eval']['sentences']:,} "

@@ -12,6 +12,7 @@ from app.conllu import ConlluError, read_conllu
 from app.heads import head_label
 from components.dependency_arcs import dependency_arcs
 from components.head_grid import head_grid
+from components.skipped_sentences import skipped_sentences
 
 SAMPLE = Path(__file__).resolve().parents[2] / "data" / "syntax_sample.conllu"
 MAX_SENTENCES = 20_000  # the CLI takes any number
@@ -61,11 +62,7 @@ try:
 except ConlluError as err:
     st.error(f"{shown_name} cannot be read: {err}.")
     st.stop()
-if result.notes:
-    st.warning(f"{result.skipped} sentence(s) of {shown_name} skipped; the others are analysed. First: "
-               + "; ".join(result.notes[:3]) + ("…" if len(result.notes) > 3 else "."))
-    with st.expander(f"All {len(result.notes)} skipped sentence(s), with line numbers"):
-        st.text("\n".join(result.notes))
+skipped_sentences(notes=result.notes, source=name, count=result.skipped)
 if result.sentences == 0:
     st.error(f"No sentence of {shown_name} could be analysed: each needs two words or more and at most "
              "510 word pieces.")
