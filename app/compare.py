@@ -12,8 +12,6 @@
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import torch
 
@@ -21,8 +19,6 @@ from bert_core import FAMILY_PRESETS, PRESETS, BertConfig, BertModel
 from bert_core.weights import FAMILY_HEADS, family
 
 from . import overview, polysemy
-
-SYNTAX_SAMPLE = Path(__file__).resolve().parents[1] / "data" / "syntax_sample.conllu"  # the Syntactic heads page's
 
 # (preset, label, what changed against BERT, the parameters its paper or model card states)
 FLAVOURS = [

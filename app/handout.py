@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from html import escape
-from pathlib import Path
 
 import numpy as np
 import plotly.graph_objects as go
@@ -40,7 +39,6 @@ from .conllu import read_conllu
 from .lessons import PAGES, Lesson, Step, param_of, widget_value
 
 log = logging.getLogger(__name__)
-SAMPLE_TREEBANK = Path(__file__).resolve().parents[1] / "data" / "syntax_sample.conllu"
 FIGURE_HEIGHT = 380
 
 
@@ -179,7 +177,7 @@ def syntax_sentence_figure(step: Step, model, tokenizer) -> str:
 def syntax_corpus_figure(step: Step, model, tokenizer) -> str:
     if _state(step, "sc_source", "Built-in sample") != "Built-in sample":
         return "<p>(This step's treebank is the teacher's own: open the page to see it.)</p>"
-    result = syntax.probe(model, tokenizer, read_conllu(SAMPLE_TREEBANK.read_bytes()))
+    result = syntax.probe(model, tokenizer, read_conllu(syntax.SAMPLE_TREEBANK.read_bytes()))
     relations = result.to_json()["relations"]
     chosen = _state(step, "sc_relation", "")
     rows = [{"relation": name, "words": summary["count"], "best head": summary["best_head"],

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -36,6 +37,9 @@ from .heads import head_label
 from .wordlevel import most_attended, word_attention, word_ids_from_pieces, word_maps
 
 MAX_PIECES = 510
+# The built-in treebank every syntax page (and the handout) offers: 30 hand-checked sentences.
+SAMPLE_TREEBANK = Path(__file__).resolve().parents[1] / "data" / "syntax_sample.conllu"
+MAX_PAGE_SENTENCES = 20_000  # a page reads at most this many sentences of a file; the CLI takes any number
 EXCLUDED_RELATIONS = ("root", "punct")
 OFFSETS = (-1, 1, -2, 2, -3, 3)  # the baseline's candidates, in tie-breaking order
 DIRECTIONS = ("dependent_to_head", "head_to_dependent")

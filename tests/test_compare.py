@@ -105,7 +105,7 @@ def test_syntax_summary_puts_each_models_best_head_side_by_side(tmp_path):
     from app import syntax
     from app.conllu import read_conllu
 
-    treebank = read_conllu(compare.SYNTAX_SAMPLE.read_bytes())
+    treebank = read_conllu(syntax.SAMPLE_TREEBANK.read_bytes())
     results = {}
     for family in ("albert", "distilbert"):
         make_checkpoint(tmp_path / family, family, "tiny")

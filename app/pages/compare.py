@@ -5,7 +5,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from app import compare, inputs, services
+from app import compare, inputs, services, syntax
 from app.attention import attention_view
 from app.model_access import LoadRefused
 from components.bertviz_views import render_head_view
@@ -86,11 +86,11 @@ if curves:
                "by layer. Layers are each model's own (1…L): models of different depths end at different x.")
 
 st.header("Syntactic heads on the built-in sample")
-sample = compare.SYNTAX_SAMPLE.read_bytes()
+sample = syntax.SAMPLE_TREEBANK.read_bytes()
 digest = hashlib.sha256(sample).hexdigest()
 results = {name: services.syntax_corpus(name, "conllu", digest, 20_000, _data=sample) for name in names}
 st.dataframe(pd.DataFrame(compare.syntax_summary(results)), hide_index=True)
-st.caption(f"{next(iter(results.values())).sentences} hand-checked sentences ({compare.SYNTAX_SAMPLE.name}). For "
+st.caption(f"{next(iter(results.values())).sentences} hand-checked sentences ({syntax.SAMPLE_TREEBANK.name}). For "
            "each relation, the head (layer-head, counted from 1) whose strongest attention from a dependent word "
            "most often lands on its syntactic head, and how often; the best fixed offset (the word n places away) "
            "as the baseline. "

@@ -1,7 +1,6 @@
 """Syntactic heads on a treebank: Clark et al.'s table for every relation, in both directions."""
 import hashlib
 import json
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -13,8 +12,6 @@ from components.head_grid import head_grid
 from components.relation_bars import relation_bars
 from components.skipped_sentences import skipped_sentences
 
-SAMPLE = Path(__file__).resolve().parents[2] / "data" / "syntax_sample.conllu"
-MAX_SENTENCES = 20_000  # the CLI takes any number
 DIRECTIONS = ["dependent → head", "head → dependent"]
 SOURCES = ["Built-in sample", "Upload a CoNLL-U file", "Raw text"]
 
@@ -66,16 +63,16 @@ elif source == "Raw text":
         st.form_submit_button("Parse and probe", type="primary")
     kind, name, data = "text", "the text", text.encode("utf-8")
     st.caption("spaCy's parses are **silver**: a parser's guesses, not hand-checked trees; labels are spaCy's "
-               f"English (ClearNLP) set. Up to {MAX_SENTENCES:,} sentences. A link to this page keeps the choice of "
-               "raw text, not the text itself.")
+               f"English (ClearNLP) set. Up to {syntax.MAX_PAGE_SENTENCES:,} sentences. A link to this page keeps "
+               "the choice of raw text, not the text itself.")
 else:
-    kind, name, data = "conllu", SAMPLE.name, SAMPLE.read_bytes()
+    kind, name, data = "conllu", syntax.SAMPLE_TREEBANK.name, syntax.SAMPLE_TREEBANK.read_bytes()
     st.caption("The sample was parsed by spaCy and every arc checked by hand; its labels are spaCy's set.")
 shown_name = inputs.escape_markdown(name)  # a file's name is the uploader's text
 
 digest = hashlib.sha256(data).hexdigest()
 try:
-    result = services.syntax_corpus(selection.model_name, kind, digest, MAX_SENTENCES, _data=data)
+    result = services.syntax_corpus(selection.model_name, kind, digest, syntax.MAX_PAGE_SENTENCES, _data=data)
 except ConlluError as err:
     st.error(f"{shown_name} cannot be read: {err}.")
     st.stop()

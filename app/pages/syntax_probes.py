@@ -1,18 +1,15 @@
 """Probes per layer: how much syntax a linear map finds in each layer's word vectors, with baselines and controls."""
 import hashlib
 import json
-from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
-from app import inputs, probes, services
+from app import inputs, probes, services, syntax
 from app.conllu import ConlluError, read_conllu
 from components.layer_lines import layer_lines
 from components.skipped_sentences import skipped_sentences
 
-SAMPLE = Path(__file__).resolve().parents[2] / "data" / "syntax_sample.conllu"
-MAX_SENTENCES = 20_000
 SOURCES = ["Built-in sample (split in two)", "Upload training and evaluation files"]
 
 selection = st.session_state["selection"]
@@ -58,14 +55,14 @@ if source == SOURCES[1]:
         st.stop()
     files = [(u.name, u.getvalue(), services.upload_digest(u)) for u in (train_upload, eval_upload)]
 else:
-    lines = SAMPLE.read_text(encoding="utf-8").split("\n\n")
+    lines = syntax.SAMPLE_TREEBANK.read_text(encoding="utf-8").split("\n\n")
     halves = ["\n\n".join(block for n, block in enumerate(b for b in lines if "\t" in b) if n % 2 == part) + "\n"
               for part in (0, 1)]
-    files = [(f"{SAMPLE.name} ({kind})", half.encode(), hashlib.sha256(half.encode()).hexdigest())
+    files = [(f"{syntax.SAMPLE_TREEBANK.name} ({kind})", half.encode(), hashlib.sha256(half.encode()).hexdigest())
              for kind, half in zip(("even sentences", "odd sentences"), halves, strict=True)]
 for name, data, _ in files:
     try:
-        read_conllu(data, MAX_SENTENCES)
+        read_conllu(data, syntax.MAX_PAGE_SENTENCES)
     except ConlluError as err:
         st.error(f"{inputs.escape_markdown(name)} cannot be read: {err}.")
         st.stop()
@@ -80,8 +77,8 @@ if not st.toggle("Train the probes", key="sp_run",
     st.stop()
 (train_name, train_data, train_digest), (eval_name, eval_data, eval_digest) = files
 try:
-    results = services.layer_probes(selection.model_name, train_digest, eval_digest, MAX_SENTENCES, rank, epochs,
-                                    _train=train_data, _eval=eval_data)
+    results = services.layer_probes(selection.model_name, train_digest, eval_digest, syntax.MAX_PAGE_SENTENCES, rank,
+                                    epochs, _train=train_data, _eval=eval_data)
 except ConlluError as err:
     st.error(f"The probes cannot be trained: {err}.")
     st.stop()

@@ -1,21 +1,18 @@
 """Trees from attention: every head's symmetrised attention decoded into a maximum spanning tree."""
 import hashlib
 import json
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 
-from app import inputs, services, trees
+from app import inputs, services, syntax, trees
 from app.conllu import ConlluError, read_conllu
 from app.heads import head_label
 from components.dependency_arcs import dependency_arcs
 from components.head_grid import head_grid
 from components.skipped_sentences import skipped_sentences
 
-SAMPLE = Path(__file__).resolve().parents[2] / "data" / "syntax_sample.conllu"
-MAX_SENTENCES = 20_000  # the CLI takes any number
 SOURCES = ["Built-in sample", "Upload a CoNLL-U file"]
 
 selection = st.session_state["selection"]
@@ -53,12 +50,12 @@ if source == SOURCES[1]:
         st.stop()
     name, data, digest = upload.name, upload.getvalue(), services.upload_digest(upload)
 else:
-    name, data = SAMPLE.name, SAMPLE.read_bytes()
+    name, data = syntax.SAMPLE_TREEBANK.name, syntax.SAMPLE_TREEBANK.read_bytes()
     digest = hashlib.sha256(data).hexdigest()
 shown_name = inputs.escape_markdown(name)
 
 try:
-    result = services.attention_trees(selection.model_name, digest, MAX_SENTENCES, _data=data)
+    result = services.attention_trees(selection.model_name, digest, syntax.MAX_PAGE_SENTENCES, _data=data)
 except ConlluError as err:
     st.error(f"{shown_name} cannot be read: {err}.")
     st.stop()
@@ -99,7 +96,7 @@ st.download_button("Results (JSON, as the CLI writes them)", json.dumps(payload,
                    mime="application/json", icon=":material/download:", on_click="ignore")
 
 st.subheader("One sentence: the decoded tree against the gold tree")
-sentences = [s for s in read_conllu(data, MAX_SENTENCES).sentences if len(s.words) > 1]
+sentences = [s for s in read_conllu(data, syntax.MAX_PAGE_SENTENCES).sentences if len(s.words) > 1]
 labels = [f"{n + 1}: " + " ".join(s.words)[:80] for n, s in enumerate(sentences)]
 index = st.selectbox("Sentence", range(len(sentences)), format_func=lambda n: labels[n], key="st_sentence")
 left, middle = st.columns(2)
