@@ -1,12 +1,21 @@
-"""Long jobs (a treebank probe, a word-sense table, many sentences to embed) run one at a time per server.
+"""Long jobs (a treebank probe, a word-sense table, many sentences to embed) run one at a time per server,
+and so do page runs.
 
 Streamlit runs each session's script in its own thread of one process, so long jobs started
 together would share the CPU: each would finish as late as the last, and every interactive page
 would slow down with them. A job takes its turn here first: `JobQueue.turn` waits, first come first
 served, and tells the waiting session its place while it waits (one JobQueue per server:
-components/job_wait.py keeps it with st.cache_resource). In classroom mode the operator
-also caps a job's size (`BERT_EXPLORER_MAX_JOB_ITEMS`, rows or sentences): a larger job is
-refused before it queues. Plain Python, no Streamlit.
+components/job_wait.py keeps it with st.cache_resource).
+
+Page runs take turns in a second JobQueue for the same reason. Python runs one thread at a time, so
+twenty students' runs sharing the process all finish about when the last does, and students who
+already have their page, clicking on, slow down those still waiting; one after the other, in order
+of arrival, the first page comes after one run's time and the twentieth after twenty
+(bench/RESULTS.md, "Classroom load"). A page run that starts a long job gives its turn up
+(`JobQueue.leave`), so the long job never holds up the interactive pages.
+
+In classroom mode the operator also caps a job's size (`BERT_EXPLORER_MAX_JOB_ITEMS`, rows or
+sentences): a larger job is refused before it queues. Plain Python, no Streamlit.
 """
 from __future__ import annotations
 
@@ -54,6 +63,7 @@ class JobQueue:
         self._changed = threading.Condition()
         self._waiting: list[object] = []  # tickets in arrival order
         self._running: object | None = None
+        self._holder: int | None = None   # the thread that has the turn
         self.poll_s = poll_s
 
     def ahead(self) -> int:
@@ -76,7 +86,7 @@ class JobQueue:
                     ahead = self._place(ticket)
                     if ahead == 0:
                         self._waiting.remove(ticket)
-                        self._running = ticket
+                        self._running, self._holder = ticket, threading.get_ident()
                         break
                 if on_wait is not None:
                     on_wait(ahead, time.monotonic() - start)
@@ -92,7 +102,22 @@ class JobQueue:
         try:
             yield
         finally:
-            with self._changed:
-                self._running = None
+            self._release(ticket)
+
+    def _release(self, ticket: object) -> None:
+        with self._changed:
+            if self._running is ticket:
+                self._running, self._holder = None, None
+                self._changed.notify_all()
+
+    def leave(self) -> None:
+        """Give up this thread's turn for good (the rest of its page run goes unqueued); nothing if it has none.
+
+        A page run that starts a long job leaves: the job may wait minutes for its own queue. It does
+        not take the turn back afterwards: it may be inside a cached function, whose lock another
+        session's page, holding the turn, may be waiting for."""
+        with self._changed:
+            if self._running is not None and self._holder == threading.get_ident():
+                self._running, self._holder = None, None
                 self._changed.notify_all()
 

@@ -46,6 +46,7 @@ from streamlit.proto.BackMsg_pb2 import BackMsg  # noqa: E402
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg  # noqa: E402
 
 from bench.browser import CHROMIUM, CHROMIUM_ARGS, streamlit_server  # noqa: E402
+from bench.proxy import nginx, nginx_binary  # noqa: E402
 
 PAGES = ("attention", "tokens", "head_overview")  # url paths, in the order a student visits them
 LONG_JOB_SENTENCES = 1_000  # the most the Sentence embeddings page takes (app/inputs.MAX_SENTENCES)
@@ -72,36 +73,54 @@ def summary(values: list[float]) -> dict:
 
 
 class Server:
-    """CPU-seconds and resident memory of the server process, from /proc (Linux)."""
+    """CPU-seconds and resident memory of the server's processes (one per replica), summed, from /proc (Linux)."""
 
-    def __init__(self, pid: int | None) -> None:
-        self.pid = pid
+    def __init__(self, pids: list[int]) -> None:
+        self.pids = pids
 
     def cpu_s(self) -> float | None:
-        if self.pid is None:
+        if not self.pids:
             return None
-        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+        total = 0
+        for pid in self.pids:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime + stime
+        return total / os.sysconf("SC_CLK_TCK")
 
     def rss_mb(self) -> float | None:
-        if self.pid is None:
+        if not self.pids:
             return None
-        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return round(int(line.split()[1]) / 1024, 1)
-        return None
+        total = 0
+        for pid in self.pids:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        return round(total / 1024, 1)
 
 
-def child_pid(name: str) -> int | None:
-    """The process this one started whose command line mentions `name` (the streamlit server)."""
+def child_pids(name: str) -> list[int]:
+    """The processes this one started whose command line mentions `name` (the streamlit servers)."""
+    found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         with contextlib.suppress(OSError):
             parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
             if parent == os.getpid() and name in (entry / "cmdline").read_bytes().decode(errors="replace"):
-                return int(entry.name)
-    return None
+                found.append(int(entry.name))
+    return sorted(found)
+
+
+@contextlib.contextmanager
+def replicas_behind_nginx(port: int, count: int):
+    """`count` streamlit servers on the ports after `port`, behind nginx on `port` (bench/proxy.py)."""
+    if nginx_binary() is None:
+        raise SystemExit("classroom: --replicas needs nginx (Debian: apt-get install -y nginx)")
+    ports = [port + 1 + i for i in range(count)]
+    with contextlib.ExitStack() as stack:
+        for replica_port in ports:  # one after the other: each loads its model as it starts
+            stack.enter_context(streamlit_server(replica_port))
+        yield stack.enter_context(nginx(port, ports))
 
 
 class HealthProbe:
@@ -348,7 +367,7 @@ def measure(base_url: str, server: Server, args) -> dict:
     # One student alone, page by page: what each page run costs the server in CPU-seconds.
     alone = [asyncio.run(student_visit(ws_url, sentence(900 + n, 0), args.timeout, args.pages, server))
              for n in range(5)]
-    cpu_per_page = {page: statistics.median(v["cpu_s"][page] for v in alone) if server.pid else None
+    cpu_per_page = {page: statistics.median(v["cpu_s"][page] for v in alone) if server.pids else None
                     for page in (*args.pages, "visit")}
     configurations = []
     for with_long_job in (False, True) if args.long_job else (False,):
@@ -365,7 +384,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pages", nargs="+", default=list(PAGES), choices=PAGES, help="what each student opens")
     parser.add_argument("--port", type=int, default=8571, help="for the server this script starts")
     parser.add_argument("--url", help="measure a server already running there instead (loopback)")
-    parser.add_argument("--pid", type=int, help="with --url: its process id, for CPU and memory")
+    parser.add_argument("--pid", type=int, nargs="+", default=[],
+                        help="with --url: its process ids (one per replica), for CPU and memory")
+    parser.add_argument("--replicas", type=int, default=1,
+                        help="this many servers, behind nginx (deploy/nginx.conf) on --port, on the ports after it")
     parser.add_argument("--long-job", action="store_true", help="then again while a long job runs")
     parser.add_argument("--long-job-sentences", type=int, default=LONG_JOB_SENTENCES, help="the long job's size")
     parser.add_argument("--browsers", type=int, default=0, help="headless Chromium tabs per round, beside the N")
@@ -373,30 +395,34 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.pages[0] != "attention":
         parser.error("--pages starts with attention: the head view is what is timed")
-    if (min(args.sessions) < 1 or args.rounds < 1 or args.browsers < 0 or args.timeout <= 0
+    if (min(args.sessions) < 1 or args.rounds < 1 or args.replicas < 1 or args.browsers < 0 or args.timeout <= 0
             or args.long_job_sentences < 2):
-        parser.error("--sessions and --rounds take positive numbers, --browsers 0 or more, --timeout > 0, "
+        parser.error("--sessions, --rounds and --replicas take positive numbers, --browsers 0 or more, --timeout > 0, "
                      "--long-job-sentences 2 or more")
     if args.url and urlparse(args.url).hostname not in ("127.0.0.1", "localhost", "::1"):
         parser.error("--url must be on this machine (127.0.0.1): the benchmark stays on the loopback")
 
     if not args.url:
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", args.port))
-            except OSError:
-                parser.error(f"port {args.port} is in use: choose another with --port")
+        for port in range(args.port, args.port + (args.replicas + 1 if args.replicas > 1 else 1)):
+            with socket.socket() as probe:
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as servers bind: TIME_WAIT is free
+                try:
+                    probe.bind(("127.0.0.1", port))
+                except OSError:
+                    parser.error(f"port {port} is in use: choose another with --port")
     load_before = os.getloadavg()
     if args.url:
         base_url, server = args.url.rstrip("/"), Server(args.pid)
         results = measure(base_url, server, args)
     else:
         os.environ["STREAMLIT_SERVER_ADDRESS"] = "127.0.0.1"  # the server listens on the loopback only
-        with streamlit_server(args.port) as url:
+        serving = (replicas_behind_nginx(args.port, args.replicas) if args.replicas > 1
+                   else streamlit_server(args.port))
+        with serving as url:
             base_url = url.replace("localhost", "127.0.0.1")
-            results = measure(base_url, Server(child_pid("streamlit")), args)
+            results = measure(base_url, Server(child_pids("streamlit")), args)
     print(json.dumps({"bench": "classroom", "sessions": args.sessions, "rounds": args.rounds,
-                      "browsers": args.browsers, "cpus": len(os.sched_getaffinity(0)),
+                      "browsers": args.browsers, "replicas": args.replicas, "cpus": len(os.sched_getaffinity(0)),
                       "load_average_before": [round(x, 2) for x in load_before],
                       "load_average_after": [round(x, 2) for x in os.getloadavg()],
                       "machine": platform.machine(), **results}))

@@ -1,4 +1,5 @@
-"""A long job's turn in the server's queue (app/jobs.py), as the waiting student sees it."""
+"""Turns in the server's queues (app/jobs.py), as the waiting student sees them: one for long jobs,
+one for page runs."""
 from __future__ import annotations
 
 import contextlib
@@ -8,11 +9,19 @@ import streamlit as st
 
 from app import jobs
 
+SHOW_PAGE_WAIT_AFTER_S = 1.0  # a shorter wait goes unannounced
+
 
 @st.cache_resource
 def server_queue() -> jobs.JobQueue:
-    """The one queue of this server process, shared by every session."""
+    """The long jobs' queue of this server process, shared by every session."""
     return jobs.JobQueue()
+
+
+@st.cache_resource
+def page_queue() -> jobs.JobQueue:
+    """The page runs' queue of this server process: one script run at a time, first come first served."""
+    return jobs.JobQueue(poll_s=0.5)
 
 
 def waiting_text(ahead: int, waited_s: float) -> str:
@@ -21,10 +30,29 @@ def waiting_text(ahead: int, waited_s: float) -> str:
 
 
 @contextlib.contextmanager
+def page_turn() -> Iterator[None]:
+    """Run the body (a whole page run) in this server's turn. A wait of over a second shows the place;
+    drawing it is also where Streamlit can stop a session that moved on meanwhile."""
+    notice = None
+
+    def show_place(ahead: int, waited_s: float) -> None:
+        nonlocal notice
+        if waited_s >= SHOW_PAGE_WAIT_AFTER_S:
+            notice = notice or st.empty()
+            notice.caption(f"The server is busy: {ahead} page{'' if ahead == 1 else 's'} ahead of yours…")
+
+    with page_queue().turn(show_place):
+        if notice is not None:
+            notice.empty()
+        yield
+
+
+@contextlib.contextmanager
 def long_job_turn(*, what: str, items: int, unit: str) -> Iterator[None]:
     """Wait for this server's queue, showing the place, then run the body (which shows its own progress);
     a job of up to jobs.QUEUE_ABOVE items runs at once. In classroom mode a job over the operator's size is
-    refused with a message and the page stops."""
+    refused with a message and the page stops. A queued job's page run gives up its page turn first,
+    so the other students' pages go on while the job waits and runs."""
     from app.services import server_access  # here: services wraps its long jobs with this function
 
     try:
@@ -40,6 +68,7 @@ def long_job_turn(*, what: str, items: int, unit: str) -> Iterator[None]:
     def show_place(ahead: int, waited_s: float) -> None:
         notice.info(waiting_text(ahead, waited_s), icon=":material/hourglass_top:")
 
+    page_queue().leave()
     with server_queue().turn(show_place):
         notice.empty()
         yield

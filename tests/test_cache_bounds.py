@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[1]
 # Caches without max_entries hold one value each: their functions take no argument that varies.
-SINGLETONS = {"server_access", "process_settings", "get_parser", "server_queue"}
+SINGLETONS = {"server_access", "process_settings", "get_parser", "server_queue", "page_queue"}
 
 
 def cached_functions() -> dict[str, int | None]:

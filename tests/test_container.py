@@ -95,7 +95,9 @@ def test_readme_commands_match_the_image():
     read_by = {"BERT_EXPLORER_MODE": "model_access.py", "BERT_EXPLORER_MAX_JOB_ITEMS": "jobs.py"}
     for name, module in read_by.items():
         assert f"-e {name}=" in section and f'"{name}"' in (ROOT / "app" / module).read_text()
-    nginx = re.search(r"```nginx\n(.*?)```", section, re.S).group(1)
-    assert "ip_hash;" in nginx and "proxy_set_header Upgrade $http_upgrade;" in nginx
-    assert 'proxy_set_header Connection "upgrade";' in nginx and "proxy_http_version 1.1;" in nginx
-    assert nginx.count("{") == nginx.count("}")
+    # The proxy: deploy/nginx.conf (tests/test_deploy.py runs it), whose example replicas are the loop's ports.
+    assert "deploy/nginx.conf" in section
+    nginx = (ROOT / "deploy" / "nginx.conf").read_text()
+    loop_port = re.search(r"-p 127\.0\.0\.1:(\d+)\$i:" + port, section).group(1)
+    assert re.findall(r"server 127\.0\.0\.1:(\d+);", nginx) == [f"{loop_port}{i}" for i in (1, 2)]
+    assert "proxy_set_header Upgrade $http_upgrade;" in nginx and "proxy_http_version 1.1;" in nginx

@@ -1,5 +1,6 @@
-"""The server's queue for long jobs (app/jobs.py): one at a time, places reported, classroom size cap;
-and the pages wired to it (components/job_wait.py through app/services.py)."""
+"""The server's queues (app/jobs.py): long jobs one at a time, places reported, classroom size cap;
+page runs one at a time, a long job's page leaving its turn; and the pages wired to them
+(router.py and components/job_wait.py, through app/services.py)."""
 import socket
 import threading
 
@@ -8,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from app import jobs, model_access, services
 from app.inputs import MAX_SENTENCES
-from components.job_wait import server_queue, waiting_text
+from components.job_wait import page_queue, server_queue, waiting_text
 
 
 def test_two_jobs_never_overlap_and_the_second_reports_its_place():
@@ -110,6 +111,117 @@ def test_a_waiter_that_is_interrupted_gives_its_place_back():
         assert queue.ahead() == 1  # itself, running
 
 
+def test_a_page_that_leaves_its_turn_lets_the_next_page_in():
+    queue = jobs.JobQueue(poll_s=0.01)
+    events = []
+    left, job_done, b_done = threading.Event(), threading.Event(), threading.Event()
+
+    def page_a():
+        with queue.turn():
+            events.append("A starts")
+            queue.leave()                               # its long job begins
+            left.set()
+            assert job_done.wait(timeout=30)
+            events.append("A ends")                     # without the turn: never waits for it again
+
+    def page_b():
+        with queue.turn():
+            events.append("B runs")
+        b_done.set()
+
+    a = threading.Thread(target=page_a)
+    a.start()
+    assert left.wait(timeout=30)
+    b = threading.Thread(target=page_b)
+    b.start()
+    assert b_done.wait(timeout=30)                      # B ran while A's job was still going
+    job_done.set()
+    a.join(timeout=30)
+    b.join(timeout=30)
+    assert events == ["A starts", "B runs", "A ends"]
+    assert queue.ahead() == 0
+
+
+def test_two_pages_sharing_one_cached_long_job_do_not_deadlock():
+    """A's long job runs inside a cached function (holding its compute lock); B's page, holding the
+    turn, asks for the same result and waits for that lock. A must finish without the turn."""
+    queue = jobs.JobQueue(poll_s=0.01)
+    compute_lock = threading.Lock()   # what Streamlit's cache holds while one session computes a value
+    in_job, b_waiting, release_job = threading.Event(), threading.Event(), threading.Event()
+    finished = []
+
+    def page_a():
+        with queue.turn():
+            with compute_lock:                         # the cached function starts…
+                queue.leave()                          # …and its long job gives the turn up
+                in_job.set()
+                assert release_job.wait(timeout=30)
+            finished.append("A")
+
+    def page_b():
+        with queue.turn():
+            b_waiting.set()
+            with compute_lock:                         # the same cached result: waits for A's
+                finished.append("B")
+
+    a = threading.Thread(target=page_a)
+    a.start()
+    assert in_job.wait(timeout=30)
+    b = threading.Thread(target=page_b)
+    b.start()
+    assert b_waiting.wait(timeout=30)
+    release_job.set()
+    a.join(timeout=10)
+    b.join(timeout=10)
+    assert not a.is_alive() and not b.is_alive()
+    assert sorted(finished) == ["A", "B"] and queue.ahead() == 0
+
+
+def test_leaving_without_the_turn_does_nothing():
+    queue = jobs.JobQueue(poll_s=0.01)
+    holder_in, release = threading.Event(), threading.Event()
+
+    def holder():
+        with queue.turn():
+            holder_in.set()
+            assert release.wait(timeout=30)
+
+    thread = threading.Thread(target=holder)
+    thread.start()
+    assert holder_in.wait(timeout=30)
+    queue.leave()                     # another thread's turn is not this thread's to give up
+    assert queue.ahead() == 1
+    release.set()
+    thread.join(timeout=30)
+    assert queue.ahead() == 0
+
+
+def test_a_page_run_waits_for_the_one_before_it():
+    """A second session's page run starts only when the run that holds the server's page turn ends."""
+    queue = page_queue()
+    saw_waiter, holding = threading.Event(), threading.Event()
+
+    def another_students_run():
+        with queue.turn():
+            holding.set()
+            for _ in range(6000):  # until this test's page run has queued behind this one
+                if queue.ahead() == 2:
+                    saw_waiter.set()
+                    break
+                threading.Event().wait(0.01)
+
+    holder = threading.Thread(target=another_students_run)
+    holder.start()
+    assert holding.wait(timeout=30)
+    at = AppTest.from_file("../router.py", default_timeout=180)
+    at.switch_page("app/pages/tokens.py").run()
+    holder.join(timeout=60)
+    assert saw_waiter.is_set()                                   # it waited for the other run
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.title[0].value == "Tokens and embeddings"         # then ran as usual
+    assert queue.ahead() == 0
+
+
 @pytest.mark.parametrize("mode, limit, expected", [
     (None, None, None), ("personal", "10", None), ("classroom", None, jobs.DEFAULT_CLASSROOM_MAX_ITEMS),
     ("Classroom", "500", 500), ("classroom", "0", jobs.DEFAULT_CLASSROOM_MAX_ITEMS),
@@ -158,12 +270,15 @@ def test_a_long_job_on_a_page_waits_for_the_server_queue():
     saw_waiter = threading.Event()
     holding = threading.Event()
 
+    pages_free_meanwhile = []
+
     def hold_the_server():
         with queue.turn():
             holding.set()
             for _ in range(6000):  # until the page's job has queued behind this one
                 if queue.ahead() == 2:
                     saw_waiter.set()
+                    pages_free_meanwhile.append(page_queue().ahead())
                     break
                 threading.Event().wait(0.01)
 
@@ -177,6 +292,7 @@ def test_a_long_job_on_a_page_waits_for_the_server_queue():
     next(b for b in at.button if b.label == "Embed").click().run()
     holder.join(timeout=60)
     assert saw_waiter.is_set()
+    assert pages_free_meanwhile == [0]      # the waiting job's page gave up its page turn: other pages run
     assert not at.exception, [e.value for e in at.exception]
     assert len(at.get("plotly_chart")) >= 1                      # it ran once its turn came
     assert queue.ahead() == 0
