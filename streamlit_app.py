@@ -9,9 +9,11 @@ import logging
 import threading
 
 import streamlit as st
+from starlette.middleware import Middleware
 from streamlit.logger import get_logger
 
 from app.component_scan import skip_component_scan
+from app.frontend_assets import FrontendAssets
 
 log = get_logger(__name__)  # Streamlit's logger: its messages show in the server's output
 _THREAD = "load-default-model"
@@ -45,4 +47,5 @@ def _warm_up(model, tokenizer) -> None:
 
 skip_component_scan()  # the app uses no v2 component from another package: 0.4 CPU-s saved
 threading.Thread(target=_load_default_model, name=_THREAD, daemon=True).start()
-app = st.App("router.py")
+# The frontend's files from memory, in one piece each (app/frontend_assets.py says why).
+app = st.App("router.py", middleware=[Middleware(FrontendAssets)])
