@@ -130,17 +130,16 @@ def contribution_stats(norms: np.ndarray, tokens: list[str], special: list[bool]
             "sep_share": attention_to(shares, special_array & (tokens_array == "[SEP]"))}
 
 
-def _value_zeroed_outputs(layer_module, x: torch.Tensor, probs: torch.Tensor, values: torch.Tensor,
-                          context: torch.Tensor, zeroed: torch.Tensor) -> torch.Tensor:
+def _value_zeroed_outputs(layer_module, x: torch.Tensor, probs: torch.Tensor, through_output: torch.Tensor,
+                          projected: torch.Tensor, zeroed: torch.Tensor) -> torch.Tensor:
     """(J, T, H): the layer's output, once for each token in `zeroed` (J,) with its value vectors zeroed in
-    every head. Zeroing v_j takes α_ij·v_j out of every row's context, so the contexts of all J runs come
-    from the intact one in one batched subtraction; the output projection, LayerNorms and feed-forward
-    then run as one batch of J."""
-    J, (nh, T, hd) = len(zeroed), context.shape
-    removed = probs[:, :, zeroed].permute(2, 0, 1)[..., None] * values[:, zeroed].transpose(0, 1)[:, :, None, :]
-    contexts = context[None] - removed                                           # (J, nh, T, hd)
-    merged = contexts.transpose(1, 2).reshape(J, T, nh * hd)
-    attention_output = layer_module.attention.output(merged, x.expand(J, T, nh * hd))
+    every head. Zeroing v_j takes α_ij·v_j out of every row's context, and the output projection is
+    linear, so each run's projected context is the intact one (`projected`, (T, H), bias included) less
+    Σ_h α_ij^h · v_j^h W_O^h (`through_output`, (nh, T, H)): one small product instead of the projection
+    of J × T contexts. The LayerNorms and the feed-forward then run as one batch of J."""
+    out = layer_module.attention.output
+    removed = torch.einsum("hij,hjo->jio", probs[:, :, zeroed], through_output[:, zeroed])   # (J, T, H)
+    attention_output = out.LayerNorm(out.dropout(projected[None] - removed) + x)
     return layer_module.output(layer_module.intermediate(attention_output), attention_output)
 
 
@@ -157,10 +156,13 @@ def value_zeroing(model: BertModel, enc: Encoding, *, batch: int = 64, normalize
             self_attention = layer_module.attention.self
             v = self_attention.split_heads(self_attention.value(x))[0]           # (nh, T, hd)
             probs = model.attention_probabilities(x, layer)[0]
-            context = probs @ v                                                   # (nh, T, hd)
+            nh, _, hd = v.shape
+            dense = layer_module.attention.output.dense
+            projected = dense((probs @ v).transpose(0, 1).reshape(T, nh * hd))    # (T, H), the intact run's
+            through_output = torch.einsum("htd,ohd->hto", v, dense.weight.view(-1, nh, hd))  # v_j^h W_O^h
             for start in range(0, T, batch):
                 zeroed = torch.arange(start, min(start + batch, T), device=x.device)
-                outputs = _value_zeroed_outputs(layer_module, x, probs, v, context, zeroed)
+                outputs = _value_zeroed_outputs(layer_module, x, probs, through_output, projected, zeroed)
                 distance = 1 - F.cosine_similarity(outputs.float(), intact.float()[None], dim=-1)  # (J, T)
                 scores[layer, :, start:start + len(zeroed)] = distance.T.cpu()
     scores = scores.clamp_min(0).numpy()  # cosine rounding can give -1e-7 for a token that did not move

@@ -133,8 +133,10 @@ def test_zeroing_nothing_changes_nothing(model):
     with torch.inference_mode():
         values = module.attention.self.split_heads(module.attention.self.value(hidden[0]))[0]
         probs = model.attention_probabilities(hidden[0], 0)[0]
-        outputs = contributions._value_zeroed_outputs(module, hidden[0], probs, torch.zeros_like(values),
-                                                      probs @ values, torch.arange(3))
+        nh, T, hd = values.shape
+        projected = module.attention.output.dense((probs @ values).transpose(0, 1).reshape(T, nh * hd))
+        nothing = torch.zeros(nh, T, projected.shape[-1])
+        outputs = contributions._value_zeroed_outputs(module, hidden[0], probs, nothing, projected, torch.arange(3))
     for output in outputs:
         torch.testing.assert_close(output, hidden[1][0], rtol=1e-5, atol=1e-5)
 
