@@ -117,7 +117,7 @@ class JobQueue:
         not take the turn back afterwards: it may be inside a cached function, whose lock another
         session's page, holding the turn, may be waiting for."""
         with self._changed:
-            if self._running is not None and self._holder == threading.get_ident():
-                self._running, self._holder = None, None
-                self._changed.notify_all()
+            ticket = self._running if self._holder == threading.get_ident() else None
+        if ticket is not None:
+            self._release(ticket)
 
