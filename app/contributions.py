@@ -28,9 +28,12 @@ Plain functions, no Streamlit. Attention arrays are (L, nh, T, T) as everywhere:
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from bert_core import BertModel, Encoding
 
@@ -130,42 +133,77 @@ def contribution_stats(norms: np.ndarray, tokens: list[str], special: list[bool]
             "sep_share": attention_to(shares, special_array & (tokens_array == "[SEP]"))}
 
 
-def _value_zeroed_outputs(layer_module, x: torch.Tensor, probs: torch.Tensor, through_output: torch.Tensor,
-                          projected: torch.Tensor, zeroed: torch.Tensor) -> torch.Tensor:
-    """(J, T, H): the layer's output, once for each token in `zeroed` (J,) with its value vectors zeroed in
-    every head. Zeroing v_j takes α_ij·v_j out of every row's context, and the output projection is
-    linear, so each run's projected context is the intact one (`projected`, (T, H), bias included) less
-    Σ_h α_ij^h · v_j^h W_O^h (`through_output`, (nh, T, H)): one small product instead of the projection
-    of J × T contexts. The LayerNorms and the feed-forward then run as one batch of J."""
-    out = layer_module.attention.output
-    removed = torch.einsum("hij,hjo->jio", probs[:, :, zeroed], through_output[:, zeroed])   # (J, T, H)
-    attention_output = out.LayerNorm(out.dropout(projected[None] - removed) + x)
-    return layer_module.output(layer_module.intermediate(attention_output), attention_output)
+def cosine_distance(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """1 − cos(a, b) over the last axis, as half the squared distance between the unit vectors: the same
+    number, but 1 − cos loses distances under ~1e-7 to float32 rounding (a token that barely moves, as
+    [CLS] in middle layers, then gets a row of rounding noise that its row share would blow up)."""
+    return (F.normalize(a, dim=-1) - F.normalize(b, dim=-1)).square().sum(-1) / 2
 
 
-def value_zeroing(model: BertModel, enc: Encoding, *, batch: int = 64, normalize: bool = True) -> np.ndarray:
+@dataclass(frozen=True)
+class ZeroingLayer:
+    """One layer's value zeroing, prepared from the intact run. Zeroing v_j takes α_ij^h · v_j^h out of row
+    i's context in each head h. Every step up to the feed-forward's activation is linear in that except the
+    attention LayerNorm's division by the standard deviation, a scalar per row, so the intact sum and each
+    v_j^h W_O^h go through the output projection, LayerNorm's centring and the feed-forward's first product
+    once; a zeroed run then needs only a weighted sum of those (nh terms) and the second product. That
+    halves the T × T work of the plain recomputation; the result is the same function, to float rounding."""
+    module: nn.Module
+    probs: torch.Tensor       # (nh, T, T) the intact attention weights
+    summed: torch.Tensor      # (T, H) the attention LayerNorm's input: x_i + context_i W_O + b_O
+    removed: torch.Tensor     # (nh, T, H) v_j^h W_O^h: what zeroing token j takes out of that sum, times α_ij^h
+    up_summed: torch.Tensor   # (T, I) summed, centred, times γ, through the feed-forward's first weights
+    up_removed: torch.Tensor  # (nh, T, I) the same for each v_j^h W_O^h
+    up_bias: torch.Tensor     # (I,) β through the first weights, plus their bias
+
+    @classmethod
+    def of(cls, model: BertModel, layer: int, x: torch.Tensor) -> ZeroingLayer:
+        module = model.encoder.layer[layer]
+        self_attention, output = module.attention.self, module.attention.output
+        v = self_attention.split_heads(self_attention.value(x))[0]                 # (nh, T, hd)
+        probs = model.attention_probabilities(x, layer)[0]
+        nh, T, hd = v.shape
+        summed = output.dense((probs @ v).transpose(0, 1).reshape(T, nh * hd)) + x[0]
+        removed = torch.einsum("htd,ohd->hto", v, output.dense.weight.view(-1, nh, hd))
+        up = module.intermediate.dense
+        up_weight = up.weight * output.LayerNorm.weight                           # diag(γ) folded in
+
+        def centred_up(vectors):
+            return (vectors - vectors.mean(-1, keepdim=True)) @ up_weight.T
+
+        return cls(module, probs, summed, removed, centred_up(summed), centred_up(removed), up(output.LayerNorm.bias))
+
+    def outputs(self, zeroed: torch.Tensor) -> torch.Tensor:
+        """(J, T, H): the layer's output, once for each token in `zeroed` (J,) with its value vectors zeroed
+        in every head."""
+        weights = self.probs[:, :, zeroed].permute(2, 1, 0)                          # (J, T, nh)
+        # the intact rows less α_ij^h times what v_j^h carries, per zeroed j: baddbmm(M, A, B, alpha=-1) = M - A·B
+        summed = torch.baddbmm(self.summed, weights, self.removed[:, zeroed].transpose(0, 1), alpha=-1)
+        norm = self.module.attention.output.LayerNorm
+        attention_output, _, inverse_std = torch.native_layer_norm(    # its 1/σ per row comes with it
+            summed, norm.normalized_shape, norm.weight, norm.bias, norm.eps)
+        up = torch.baddbmm(self.up_summed, weights, self.up_removed[:, zeroed].transpose(0, 1), alpha=-1)
+        hidden = self.module.intermediate.intermediate_act_fn(up.mul_(inverse_std).add_(self.up_bias))
+        return self.module.output(hidden, attention_output)
+
+
+def value_zeroing(model: BertModel, enc: Encoding, *, batch: int | None = None, normalize: bool = True) -> np.ndarray:
     """(L, T, T) value-zeroing context mixing (Mohebbi et al. 2023): row i, column j = cosine distance
     between token i's layer output with and without token j's value vectors, rows divided by their sums
-    (normalize=False: the raw distances). T zeroed forwards of each layer, `batch` at a time."""
+    (normalize=False: the raw distances). T zeroed runs of each layer, `batch` at a time (None: about
+    1,536 rows, whose feed-forward activations stay in a CPU's cache)."""
     hidden = _layer_inputs(model, enc)
     T = len(enc)
+    batch = batch or max(1, 1536 // T)
     scores = torch.zeros(model.config.num_hidden_layers, T, T)
     with torch.inference_mode():
-        for layer, layer_module in enumerate(model.encoder.layer):
-            x, intact = hidden[layer], hidden[layer + 1][0]
-            self_attention = layer_module.attention.self
-            v = self_attention.split_heads(self_attention.value(x))[0]           # (nh, T, hd)
-            probs = model.attention_probabilities(x, layer)[0]
-            nh, _, hd = v.shape
-            dense = layer_module.attention.output.dense
-            projected = dense((probs @ v).transpose(0, 1).reshape(T, nh * hd))    # (T, H), the intact run's
-            through_output = torch.einsum("htd,ohd->hto", v, dense.weight.view(-1, nh, hd))  # v_j^h W_O^h
+        for layer in range(model.config.num_hidden_layers):
+            zeroing, intact = ZeroingLayer.of(model, layer, hidden[layer]), hidden[layer + 1][0].float()
             for start in range(0, T, batch):
-                zeroed = torch.arange(start, min(start + batch, T), device=x.device)
-                outputs = _value_zeroed_outputs(layer_module, x, probs, through_output, projected, zeroed)
-                distance = 1 - F.cosine_similarity(outputs.float(), intact.float()[None], dim=-1)  # (J, T)
+                zeroed = torch.arange(start, min(start + batch, T), device=intact.device)
+                distance = cosine_distance(zeroing.outputs(zeroed).float(), intact[None])  # (J, T)
                 scores[layer, :, start:start + len(zeroed)] = distance.T.cpu()
-    scores = scores.clamp_min(0).numpy()  # cosine rounding can give -1e-7 for a token that did not move
+    scores = scores.numpy()
     return row_shares(scores) if normalize else scores
 
 
@@ -230,7 +268,7 @@ def pruning_curve(model: BertModel, enc: Encoding, importance: np.ndarray,
             mask = torch.ones(L * nh, device=model.device)
             mask[torch.as_tensor(order[:count], device=model.device)] = 0
             pruned = model(**inputs, head_mask=mask.view(L, nh)).last_hidden_state[0].float()
-            moved.append(float((1 - F.cosine_similarity(pruned, intact, dim=-1)).mean()))
+            moved.append(float(cosine_distance(pruned, intact).mean()))
     return counts, moved
 
 
