@@ -8,7 +8,7 @@ Conventions (the page and the README state them too):
   tokenizer) has no vector and is counted as skipped.
 - Similarity is the cosine between the raw (uncentred) vectors, highest first. Search is exact (a full
   scan) below EXACT_BELOW rows; above, an ANN index per layer (IVF-flat: the rows are grouped in
-  about √n clusters and a query scans the NPROBES nearest clusters with exact distances), whose
+  clusters of about ROWS_PER_PARTITION and a query scans the NPROBES nearest clusters with exact distances), whose
   recall@10 against the exact search is measured when it is built and kept in the manifest. IVF-PQ
   was tried first: on this 2-core machine LanceDB took 642 s to train it on 50,000 rows, IVF-flat 1.8 s.
 
@@ -46,11 +46,13 @@ Progress = Callable[[int, int], None]
 FORMAT = "bert-explorer-corpus-index/1"
 TABLE = "words"
 MANIFEST = "manifest.json"
-CHUNK_SENTENCES = 512       # sentences per commit: what a resumed build may have to redo
+CHUNK_SENTENCES = 4096      # sentences per commit, what a resumed build may have to redo; sorted by length
+                            # within it, so padding is 4-5 % of the pieces on EWT (22 % with 512)
 BATCH_SIZE = 32
 EXACT_BELOW = 20_000        # rows: LanceDB's full scan took 1.4-4.7 µs a row on the shared 2-core CPU
                             # (bench/corpus.py), so 50 ms at 10,000-35,000 rows
-NPROBES = 32                # IVF partitions scanned per query
+ROWS_PER_PARTITION = 2048   # LanceDB's IVF build time grows with the partitions: 112 on EWT (230,000 rows)
+NPROBES = 16                # IVF partitions scanned per query: ~33,000 rows, 20-35 ms here
 KMEANS_SAMPLE_RATE = 32     # rows per partition the IVF clustering trains on (LanceDB's default: 256)
 KMEANS_ITERATIONS = 10      # (LanceDB's default: 50)
 RECALL_QUERIES = 50         # stored rows used as queries to measure the ANN index's recall@10
@@ -160,10 +162,12 @@ def row_schema(layers: Sequence[int], hidden_size: int) -> pa.Schema:
     return pa.schema(fields)
 
 
-def word_vectors_by_layer(model, encodings: list[Encoding], layers: Sequence[int],
-                          batch_size: int = BATCH_SIZE) -> list[np.ndarray]:
+def word_vectors_by_layer(model, encodings: list[Encoding], layers: Sequence[int], batch_size: int = BATCH_SIZE,
+                          progress: Callable[[int], None] | None = None) -> list[np.ndarray]:
     """For each encoding, (len(layers), W, H) float32: every word's vector (mean of its pieces) at each
-    layer; a word without pieces gets zeros. Batches sorted by length, on the model's device."""
+    layer; a word without pieces gets zeros. Batches sorted by length, on the model's device; progress
+    gets the number of encodings done after each batch."""
+    done = 0
     out: list[np.ndarray] = [None] * len(encodings)  # type: ignore[list-item]
     for rows in length_batches([len(e) for e in encodings], batch_size=batch_size):
         batch = [encodings[i] for i in rows]
@@ -178,14 +182,19 @@ def word_vectors_by_layer(model, encodings: list[Encoding], layers: Sequence[int
         pooled = pooled.cpu().numpy()
         for b, i in enumerate(rows):
             out[i] = pooled[b, :, :len(encodings[i].words)]
+        done += len(rows)
+        if progress is not None:
+            progress(done)
     return out
 
 
 def embed_sentences(model, tokenizer, sentences: Sequence[CorpusSentence], layers: Sequence[int],
-                    batch_size: int = BATCH_SIZE) -> tuple[pa.Table, int]:
-    """(rows, skipped words): one row per word the model sees, with its metadata and float16 vectors."""
+                    batch_size: int = BATCH_SIZE,
+                    progress: Callable[[int], None] | None = None) -> tuple[pa.Table, int]:
+    """(rows, skipped words): one row per word the model sees, with its metadata and float16 vectors;
+    progress gets the number of sentences embedded so far."""
     encodings = [encode_sentence(tokenizer, s) for s in sentences]
-    vectors = word_vectors_by_layer(model, encodings, layers, batch_size)
+    vectors = word_vectors_by_layer(model, encodings, layers, batch_size, progress)
     columns: dict[str, list] = {name: [] for name in META_COLUMNS}
     kept: list[np.ndarray] = []
     skipped = 0
@@ -345,13 +354,12 @@ def build_index(corpus: Corpus, folder: str | Path, *, model, tokenizer, model_n
     elif engine == "local":
         for start in range(0, len(todo), CHUNK_SENTENCES):
             chunk = todo[start:start + CHUNK_SENTENCES]
-            rows, skipped = embed_sentences(model, tokenizer, chunk, layers, batch_size)
+            within = None if progress is None else (lambda n, before=done + start: progress(before + n, total))
+            rows, skipped = embed_sentences(model, tokenizer, chunk, layers, batch_size, within)
             table.add(rows)
             manifest.update(sentences_done=chunk[-1].sentence_id + 1, words=manifest["words"] + rows.num_rows,
                             skipped_words=manifest["skipped_words"] + skipped)
             write_manifest(folder, manifest)
-            if progress is not None:
-                progress(manifest["sentences_done"], total)
     else:
         raise ValueError(f"engine must be 'local' or 'ray', not {engine!r}")
     manifest["seconds"] = round(manifest.get("seconds", 0) + time.perf_counter() - started, 2)
@@ -370,7 +378,7 @@ def build_ann(table, layers: Sequence[int], rows: int) -> dict:
     """An IVF-flat index per layer (cosine), and its recall@10 against the exact search on stored rows."""
     from lancedb.index import IvfFlat
 
-    partitions = max(1, min(4096, int(np.sqrt(rows))))
+    partitions = max(1, min(4096, rows // ROWS_PER_PARTITION))
     sample = np.sort(np.random.default_rng(0).choice(rows, size=min(RECALL_QUERIES, rows), replace=False))
     recalls = {}
     started = time.perf_counter()
@@ -412,6 +420,19 @@ class Hit:
                 "sentence": self.sentence, "similarity": self.similarity}
 
 
+def _top_k(scores: np.ndarray, k: int) -> np.ndarray:
+    """Per row of (Q, n) scores, the indices of the k highest, highest first, ties in index order: what
+    np.argsort(-scores, kind="stable")[:, :k] gives, without sorting every score."""
+    if scores.shape[1] <= k:
+        return np.argsort(-scores, axis=1, kind="stable")
+    kth = np.partition(scores, -k, axis=1)[:, -k]
+    rows = []
+    for row, threshold in zip(scores, kth, strict=True):
+        candidates = np.flatnonzero(row >= threshold)          # ascending, ties at the threshold included
+        rows.append(candidates[np.argsort(-row[candidates], kind="stable")[:k]])
+    return np.stack(rows)
+
+
 def brute_force_top_k(table, column: str, queries: np.ndarray, k: int) -> list[list[tuple[int, int]]]:
     """The exact k nearest rows (sentence_id, word_index) of each query by cosine, in numpy, streaming
     the table in batches: what the ANN index's recall is measured against."""
@@ -424,9 +445,10 @@ def brute_force_top_k(table, column: str, queries: np.ndarray, k: int) -> list[l
         vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
         scores = unit @ vectors.T                                                     # (Q, batch)
         ids = np.stack([batch["sentence_id"].to_numpy(), batch["word_index"].to_numpy()], axis=1)
-        best = np.concatenate([best, scores], axis=1)
-        keys = np.concatenate([keys, np.broadcast_to(ids, (len(queries), *ids.shape))], axis=1)
-        keep = np.argsort(-best, axis=1, kind="stable")[:, :k]
+        keep = _top_k(scores, k)                                  # this batch's best, then merged with the best so far
+        best = np.concatenate([best, np.take_along_axis(scores, keep, 1)], axis=1)
+        keys = np.concatenate([keys, ids[keep]], axis=1)
+        keep = _top_k(best, k)
         best, keys = np.take_along_axis(best, keep, 1), np.take_along_axis(keys, keep[..., None], 1)
     return [[tuple(map(int, pair)) for pair in row] for row in keys]
 

@@ -178,7 +178,7 @@ def test_a_half_written_index_is_refused_then_resumed_to_the_same_rows(built, tm
     monkeypatch.setattr(corpus_index, "CHUNK_SENTENCES", 2)
 
     def stop_after_first_chunk(done, total):
-        if done >= 2:
+        if done >= 4:  # reported while the second chunk is embedded, before it is written
             raise KeyboardInterrupt
 
     folder = tmp_path / "half"
@@ -291,3 +291,13 @@ def test_the_readme_commands_run_as_written(tmp_path, monkeypatch):
         assert main(argv) == 0, command
     data = json.loads((tmp_path / "out.json").read_text())
     assert data["query"] == {"word": "python", "position": 4} and len(data["results"]) == 10
+
+
+def test_top_k_is_a_stable_sort_cut_short():
+    """brute_force_top_k's per-batch selection: the same indices as a full stable argsort, ties included."""
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        queries, rows, k = rng.integers(1, 6), rng.integers(1, 40), rng.integers(1, 12)
+        scores = rng.integers(0, 5, size=(queries, rows)).astype(np.float32)   # many ties
+        np.testing.assert_array_equal(corpus_index._top_k(scores, k),
+                                      np.argsort(-scores, axis=1, kind="stable")[:, :k])
