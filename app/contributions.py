@@ -140,14 +140,18 @@ def cosine_distance(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return (F.normalize(a, dim=-1) - F.normalize(b, dim=-1)).square().sum(-1) / 2
 
 
-@dataclass(frozen=True)
+def _at_least_float32(values: torch.Tensor) -> torch.Tensor:
+    return values.float() if values.dtype in (torch.float16, torch.bfloat16) else values
+
+
+@dataclass(frozen=True, eq=False)
 class ZeroingLayer:
     """One layer's value zeroing, prepared from the intact run. Zeroing v_j takes α_ij^h · v_j^h out of row
     i's context in each head h. Every step up to the feed-forward's activation is linear in that except the
     attention LayerNorm's division by the standard deviation, a scalar per row, so the intact sum and each
     v_j^h W_O^h go through the output projection, LayerNorm's centring and the feed-forward's first product
-    once; a zeroed run then needs only a weighted sum of those (nh terms) and the second product. That
-    halves the T × T work of the plain recomputation; the result is the same function, to float rounding."""
+    once; a zeroed run then needs only a weighted sum of those (nh terms), its LayerNorm and the second
+    product, the largest piece of T × T work left. The result is the same function, to float rounding."""
     module: nn.Module
     probs: torch.Tensor       # (nh, T, T) the intact attention weights
     summed: torch.Tensor      # (T, H) the attention LayerNorm's input: x_i + context_i W_O + b_O
@@ -198,10 +202,10 @@ def value_zeroing(model: BertModel, enc: Encoding, *, batch: int | None = None, 
     scores = torch.zeros(model.config.num_hidden_layers, T, T)
     with torch.inference_mode():
         for layer in range(model.config.num_hidden_layers):
-            zeroing, intact = ZeroingLayer.of(model, layer, hidden[layer]), hidden[layer + 1][0].float()
+            zeroing, intact = ZeroingLayer.of(model, layer, hidden[layer]), _at_least_float32(hidden[layer + 1][0])
             for start in range(0, T, batch):
                 zeroed = torch.arange(start, min(start + batch, T), device=intact.device)
-                distance = cosine_distance(zeroing.outputs(zeroed).float(), intact[None])  # (J, T)
+                distance = cosine_distance(_at_least_float32(zeroing.outputs(zeroed)), intact[None])  # (J, T)
                 scores[layer, :, start:start + len(zeroed)] = distance.T.cpu()
     scores = scores.numpy()
     return row_shares(scores) if normalize else scores

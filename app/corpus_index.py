@@ -164,7 +164,7 @@ def row_schema(layers: Sequence[int], hidden_size: int) -> pa.Schema:
 
 def word_vectors_by_layer(model, encodings: list[Encoding], layers: Sequence[int], batch_size: int = BATCH_SIZE,
                           progress: Callable[[int], None] | None = None) -> list[np.ndarray]:
-    """For each encoding, (len(layers), W, H) float32: every word's vector (mean of its pieces) at each
+    """For each encoding, (len(layers), W, H) float16: every word's vector (mean of its pieces, in float32) at each
     layer; a word without pieces gets zeros. Batches sorted by length, on the model's device; progress
     gets the number of encodings done after each batch."""
     done = 0
@@ -179,7 +179,7 @@ def word_vectors_by_layer(model, encodings: list[Encoding], layers: Sequence[int
         with torch.inference_mode():
             states = model(ids, attention_mask=mask, token_type_ids=types, output_hidden_states=True).hidden_states
             pooled = torch.stack([maps.from_word @ states[layer].float() for layer in layers], dim=1)  # (B, nl, W, H)
-        pooled = pooled.cpu().numpy()
+        pooled = pooled.half().cpu().numpy()  # float16, as stored: a 4,096-sentence chunk of 13 layers stays small
         for b, i in enumerate(rows):
             out[i] = pooled[b, :, :len(encodings[i].words)]
         done += len(rows)
@@ -215,7 +215,7 @@ def embed_sentences(model, tokenizer, sentences: Sequence[CorpusSentence], layer
             columns["deprel"].append(sentence.deprels[index] if sentence.deprels else "")
             kept.append(vecs[:, index])
     hidden = model.config.hidden_size
-    stacked = np.stack(kept).astype(np.float16) if kept else np.zeros((0, len(layers), hidden), np.float16)
+    stacked = np.stack(kept) if kept else np.zeros((0, len(layers), hidden), np.float16)
     schema = row_schema(layers, hidden)
     arrays = [pa.array(columns[name], type=schema.field(name).type) for name in META_COLUMNS]
     for j in range(len(layers)):
@@ -389,11 +389,12 @@ def build_ann(table, layers: Sequence[int], rows: int) -> dict:
             distance_type="cosine", num_partitions=partitions, sample_rate=KMEANS_SAMPLE_RATE,
             max_iterations=KMEANS_ITERATIONS))
 
-    # The layers' indexes are built together: one build keeps 1.6 of 2 cores busy, two together finish
-    # in 0.8 of the time of one after the other (each commit touches only its own column's index).
-    with ThreadPoolExecutor(max_workers=len(layers)) as pool:
+    # The layers' indexes are built a few at a time: one build keeps 1.6 of 2 cores busy, two together
+    # finish in 0.8 of the time of one after the other (each commit touches only its own column's index).
+    with ThreadPoolExecutor(max_workers=min(len(layers), 3)) as pool:
         for built in [pool.submit(create, layer) for layer in layers]:
             built.result()
+    table.checkout_latest()  # every build's commit, whichever came last
     sample = np.sort(np.random.default_rng(0).choice(rows, size=min(RECALL_QUERIES, rows), replace=False))
     recalls = {}
     for layer in layers:
@@ -434,8 +435,8 @@ class Hit:
 def _top_k(scores: np.ndarray, k: int) -> np.ndarray:
     """Per row of (Q, n) scores, the indices of the k highest, highest first, ties in index order: what
     np.argsort(-scores, kind="stable")[:, :k] gives, without sorting every score."""
-    if scores.shape[1] <= k:
-        return np.argsort(-scores, axis=1, kind="stable")
+    if scores.shape[1] <= k or not len(scores):
+        return np.argsort(-scores, axis=1, kind="stable")[:, :k]
     kth = np.partition(scores, -k, axis=1)[:, -k]
     rows = []
     for row, threshold in zip(scores, kth, strict=True):

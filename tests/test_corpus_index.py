@@ -195,7 +195,7 @@ def test_a_half_written_index_is_refused_then_resumed_to_the_same_rows(built, tm
     seen = []
     corpus_index.build_index(corpus, folder, model=model, tokenizer=tokenizer, model_name=str(tiny), layers=[0, 2],
                              progress=lambda done, total: seen.append(done))
-    assert seen[0] == 2  # resumed, not restarted
+    assert seen[0] == 2 and seen == sorted(seen) and seen[-1] == len(corpus.sentences)  # resumed, not restarted
     resumed, whole = corpus_index.CorpusIndex(folder), corpus_index.CorpusIndex(built)
     order = [("sentence_id", "ascending"), ("word_index", "ascending")]
     ours, theirs = (i.table.to_arrow().sort_by(order) for i in (resumed, whole))
