@@ -47,12 +47,12 @@ FORMAT = "bert-explorer-corpus-index/1"
 TABLE = "words"
 MANIFEST = "manifest.json"
 CHUNK_SENTENCES = 4096      # sentences per commit, what a resumed build may have to redo; sorted by length
-                            # within it, so padding is 4-5 % of the pieces on EWT (22 % with 512)
+                            # within it, so that batches of similar lengths pad little
 BATCH_SIZE = 32
-EXACT_BELOW = 20_000        # rows: LanceDB's full scan took 1.4-4.7 µs a row on the shared 2-core CPU
-                            # (bench/corpus.py), so 50 ms at 10,000-35,000 rows
-ROWS_PER_PARTITION = 2048   # LanceDB's IVF build time grows with the partitions: 112 on EWT (230,000 rows)
-NPROBES = 16                # IVF partitions scanned per query: ~33,000 rows, 20-35 ms here
+EXACT_BELOW = 20_000        # rows: up to here a full scan answers within the query-time goal on a 2-core
+                            # CPU (bench/RESULTS.md, "Corpus index")
+ROWS_PER_PARTITION = 2048   # LanceDB's IVF build time grows with rows × partitions, so not √n partitions
+NPROBES = 16                # IVF partitions scanned per query (about 16 × 2,048 rows)
 KMEANS_SAMPLE_RATE = 32     # rows per partition the IVF clustering trains on (LanceDB's default: 256)
 KMEANS_ITERATIONS = 10      # (LanceDB's default: 50)
 RECALL_QUERIES = 50         # stored rows used as queries to measure the ANN index's recall@10
@@ -389,8 +389,8 @@ def build_ann(table, layers: Sequence[int], rows: int) -> dict:
             distance_type="cosine", num_partitions=partitions, sample_rate=KMEANS_SAMPLE_RATE,
             max_iterations=KMEANS_ITERATIONS))
 
-    # The layers' indexes are built a few at a time: one build keeps 1.6 of 2 cores busy, two together
-    # finish in 0.8 of the time of one after the other (each commit touches only its own column's index).
+    # The layers' indexes are built a few at a time: one build leaves part of the CPU idle, and each
+    # commit touches only its own column's index.
     with ThreadPoolExecutor(max_workers=min(len(layers), 3)) as pool:
         for built in [pool.submit(create, layer) for layer in layers]:
             built.result()
