@@ -71,7 +71,7 @@ def get_model(name: str) -> tuple[BertModel, object]:
         nonlocal bar
         add_script_run_ctx(threading.current_thread(), context)  # huggingface_hub reports from its threads
         if bar is None:
-            bar = st.progress(0.0)
+            bar = ProgressBar()
         bar.progress(min(done / total, 1.0) if total else 0.0,
                      text=f"Downloading {name}: {done / 1e6:,.1f} of {total / 1e6:,.1f} MB")
 
@@ -107,8 +107,25 @@ def _stage(bar, text: str, unit: str = "sentences"):
     return lambda done, total: bar.progress(done / total if total else 1.0, text=f"{text} {done:,}/{total:,} {unit}")
 
 
+class ProgressBar:
+    """st.progress under a blank line. Streamlit draws a cached function's spinner over the first element
+    the function writes; without the line, that spinner would hide the bar's text and half its fill."""
+
+    def __init__(self, text: str = ""):
+        self._slot = st.empty()
+        with self._slot.container():
+            st.markdown("&nbsp;")
+            self._bar = st.progress(0.0, text=text or None)
+
+    def progress(self, value: float, text: str | None = None) -> None:
+        self._bar.progress(value, text=text)
+
+    def empty(self) -> None:
+        self._slot.empty()
+
+
 def _progress_bar(text: str, unit: str = "sentences"):
-    bar = st.progress(0.0, text=text)
+    bar = ProgressBar(text)
     return bar, _stage(bar, text, unit)
 
 

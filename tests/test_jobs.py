@@ -332,3 +332,28 @@ def test_a_student_behind_a_long_job_sees_the_place_then_the_results(chromium, s
         assert not second.locator("[data-testid=stException]").count()
         assert not first.locator("[data-testid=stException]").count()
         first.get_by_text(f"{MAX_SENTENCES} sentences: the heatmap shows").wait_for(timeout=300_000)  # done too
+
+
+def _script_with_a_progress_bar_in_a_cached_function():
+    import streamlit as st
+
+    from app.services import ProgressBar
+
+    @st.cache_data(show_spinner="Computing…")
+    def work():
+        bar = ProgressBar("Indexing:")
+        bar.progress(0.3, text="Indexing: 3/10 sentences")
+        return 1
+
+    work()
+
+
+def test_a_long_jobs_progress_bar_sits_below_the_line_the_cache_spinner_covers():
+    """Streamlit draws a cached function's spinner over the first element the function writes (seen in
+    headless Chromium: the bar's text hidden, half its fill covered); the bar's blank first line takes that."""
+    at = AppTest.from_function(_script_with_a_progress_bar_in_a_cached_function).run()
+    assert not at.exception
+    (box,) = at.main.children.values()
+    first, second = box.children.values()
+    assert first.type == "markdown" and first.value == "&nbsp;"
+    assert second.type == "progress" and second.proto.value == 30 and second.proto.text == "Indexing: 3/10 sentences"
