@@ -147,6 +147,10 @@ def test_the_ann_index_finds_most_of_the_exact_neighbours_of_synthetic_rows(tmp_
             found += len(exact & set(approximate["sentence_id"].to_pylist()))
         recall = found / (10 * len(queries))
         assert recall >= 0.9 and ann["recall_at_10"][str(layer)] >= 0.9, (layer, recall, ann)
+    # build_ann's recall asks all its queries in one batched search: the same rows as one search each
+    batched = corpus_index._ann_keys(table, queries, "vec_3", 10)
+    assert batched == [corpus_index._keys(corpus_index._search(table, q, "vec_3", 10, None, exact=False))
+                       for q in queries]
 
 
 def test_an_index_refuses_another_model_and_a_build_never_mixes_two(built, tmp_path, corpus, loaded, tiny, caplog):
