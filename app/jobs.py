@@ -12,7 +12,8 @@ twenty students' runs sharing the process all finish about when the last does, a
 already have their page, clicking on, slow down those still waiting; one after the other, in order
 of arrival, the first page comes after one run's time and the twentieth after twenty
 (bench/RESULTS.md, "Classroom load"). A page run that starts a long job gives its turn up
-(`JobQueue.leave`), so the long job never holds up the interactive pages.
+(`JobQueue.leave`), so the long job never holds up the interactive pages; one whose main view is
+drawn lets the waiting runs draw theirs before it draws the rest (`JobQueue.later`).
 
 In classroom mode the operator also caps a job's size (`BERT_EXPLORER_MAX_JOB_ITEMS`, rows or
 sentences): a larger job is refused before it queues. Plain Python, no Streamlit.
@@ -76,6 +77,13 @@ class JobQueue:
 
     @contextlib.contextmanager
     def turn(self, on_wait: Callable[[int, float], None] | None = None) -> Iterator[None]:
+        self._wait_for_turn(on_wait)
+        try:
+            yield
+        finally:
+            self.leave()
+
+    def _wait_for_turn(self, on_wait: Callable[[int, float], None] | None) -> None:
         ticket = object()
         start = time.monotonic()
         with self._changed:
@@ -87,7 +95,7 @@ class JobQueue:
                     if ahead == 0:
                         self._waiting.remove(ticket)
                         self._running, self._holder = ticket, threading.get_ident()
-                        break
+                        return
                 if on_wait is not None:
                     on_wait(ahead, time.monotonic() - start)
                 with self._changed:
@@ -99,16 +107,16 @@ class JobQueue:
                     self._waiting.remove(ticket)
                     self._changed.notify_all()
             raise
-        try:
-            yield
-        finally:
-            self._release(ticket)
 
-    def _release(self, ticket: object) -> None:
+    def later(self, on_wait: Callable[[int, float], None] | None = None) -> None:
+        """Let everyone waiting go first, then carry on in a new turn (at once when nobody waits). A page
+        calls this once its main view is drawn: under load every student's main view comes before anyone's
+        rest of the page. Nothing if this thread has no turn (a fragment's rerun runs outside the queue)."""
         with self._changed:
-            if self._running is ticket:
-                self._running, self._holder = None, None
-                self._changed.notify_all()
+            if self._holder != threading.get_ident() or not self._waiting:
+                return
+        self.leave()
+        self._wait_for_turn(on_wait)
 
     def leave(self) -> None:
         """Give up this thread's turn for good (the rest of its page run goes unqueued); nothing if it has none.
@@ -117,7 +125,7 @@ class JobQueue:
         not take the turn back afterwards: it may be inside a cached function, whose lock another
         session's page, holding the turn, may be waiting for."""
         with self._changed:
-            ticket = self._running if self._holder == threading.get_ident() else None
-        if ticket is not None:
-            self._release(ticket)
+            if self._holder == threading.get_ident():
+                self._running, self._holder = None, None
+                self._changed.notify_all()
 

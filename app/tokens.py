@@ -95,7 +95,9 @@ TOKENIZER_KINDS = {
 
 def tokenizer_kind(tokenizer) -> str:
     """"WordPiece", "BPE" or "Unigram" (or whatever model the tokenizer.json names)."""
-    return json.loads(tokenizer.backend_tokenizer.model.__getstate__())["type"]
+    # The class's name is the "type" tokenizer.json gives; reading it from the model's state would serialise
+    # the whole vocabulary (a fifth of a class's server time went there, bench/RESULTS.md "Classroom load").
+    return type(tokenizer.backend_tokenizer.model).__name__
 
 
 def tokenizer_steps(tokenizer, text_a: str, text_b: str = "") -> list[dict]:

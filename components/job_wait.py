@@ -29,10 +29,9 @@ def waiting_text(ahead: int, waited_s: float) -> str:
             "Long jobs run one at a time on this server; yours starts by itself.")
 
 
-@contextlib.contextmanager
-def page_turn() -> Iterator[None]:
-    """Run the body (a whole page run) in this server's turn. A wait of over a second shows the place;
-    drawing it is also where Streamlit can stop a session that moved on meanwhile."""
+def _busy_notice():
+    """(on_wait, clear): a wait of over a second shows the place; drawing it is also where Streamlit can stop
+    a session that moved on meanwhile."""
     notice = None
 
     def show_place(ahead: int, waited_s: float) -> None:
@@ -41,10 +40,28 @@ def page_turn() -> Iterator[None]:
             notice = notice or st.empty()
             notice.caption(f"The server is busy: {ahead} page{'' if ahead == 1 else 's'} ahead of yours…")
 
-    with page_queue().turn(show_place):
+    def clear() -> None:
         if notice is not None:
             notice.empty()
+
+    return show_place, clear
+
+
+@contextlib.contextmanager
+def page_turn() -> Iterator[None]:
+    """Run the body (a whole page run) in this server's turn."""
+    show_place, clear = _busy_notice()
+    with page_queue().turn(show_place):
+        clear()
         yield
+
+
+def main_view_drawn() -> None:
+    """A page's main view is on the screen: the students waiting for theirs go first, then this page draws
+    the rest (at once when nobody waits)."""
+    show_place, clear = _busy_notice()
+    page_queue().later(show_place)
+    clear()
 
 
 @contextlib.contextmanager

@@ -177,6 +177,65 @@ def test_two_pages_sharing_one_cached_long_job_do_not_deadlock():
     assert sorted(finished) == ["A", "B"] and queue.ahead() == 0
 
 
+def test_a_page_whose_main_view_is_drawn_lets_the_waiting_pages_draw_theirs_first():
+    """later(): A draws its main view, B and C (waiting, in that order) draw theirs, then each draws the rest
+    in the same order; one page at a time throughout."""
+    queue = jobs.JobQueue(poll_s=0.01)
+    events, active, most_active = [], [0], [0]
+    lock = threading.Lock()
+    a_in, release_a = threading.Event(), threading.Event()
+
+    def note(event):
+        with lock:
+            events.append(event)
+
+    def page(name, hold=None):
+        with queue.turn():
+            with lock:
+                active[0] += 1
+                most_active[0] = max(most_active[0], active[0])
+            note(f"{name} main view")
+            if hold is not None:
+                a_in.set()
+                assert hold.wait(timeout=30)
+            with lock:
+                active[0] -= 1
+            queue.later()
+            with lock:
+                active[0] += 1
+                most_active[0] = max(most_active[0], active[0])
+            note(f"{name} rest")
+            with lock:
+                active[0] -= 1
+
+    a = threading.Thread(target=page, args=("A", release_a))
+    a.start()
+    assert a_in.wait(timeout=30)
+    b = threading.Thread(target=page, args=("B",))
+    b.start()
+    while queue.ahead() < 2:          # B waits behind A before C arrives
+        threading.Event().wait(0.01)
+    c = threading.Thread(target=page, args=("C",))
+    c.start()
+    while queue.ahead() < 3:
+        threading.Event().wait(0.01)
+    release_a.set()
+    for thread in (a, b, c):
+        thread.join(timeout=30)
+    assert events == ["A main view", "B main view", "C main view", "A rest", "B rest", "C rest"]
+    assert most_active[0] == 1
+    assert queue.ahead() == 0
+
+
+def test_later_alone_or_without_the_turn_keeps_going():
+    queue = jobs.JobQueue(poll_s=0.01)
+    queue.later()                     # no turn (a fragment's rerun): nothing to give up, no wait
+    with queue.turn():
+        queue.later()                 # nobody waiting: the turn is kept
+        assert queue.ahead() == 1
+    assert queue.ahead() == 0
+
+
 def test_leaving_without_the_turn_does_nothing():
     queue = jobs.JobQueue(poll_s=0.01)
     holder_in, release = threading.Event(), threading.Event()

@@ -97,3 +97,19 @@ def test_the_attention_heatmap_is_what_plotlys_validator_makes_of_it():
     figure = attention_heatmap.attention_figure(weights=weights, from_labels=tokens, to_labels=tokens, title=HOSTILE)
     ours = json.loads(pio.to_json(figure, validate=False))
     assert json.loads(pio.to_json(go.Figure(ours), validate=False)) == ours
+
+
+@pytest.mark.parametrize("draw", [
+    lambda: matrix_heatmap.matrix_heatmap(values=np.arange(6.0).reshape(2, 3) - 2, rows=[HOSTILE, "b"],
+                                          columns=["x", HOSTILE, "z"], title=HOSTILE, key="m", highlight_row=1,
+                                          highlight_columns=(0, 1)),
+    lambda: matrix_heatmap.matrix_heatmap(values=np.eye(3), rows=["a", "a", "b"], columns=["a", "a", "b"], title="t",
+                                          key="m", colorscale="Blues", zmid=None, height=300),
+    lambda: stacked_parts.stacked_parts(tokens=["[CLS]", HOSTILE], parts={"token": np.ones(2), "position": -np.ones(2)},
+                                        totals={"‖E‖ & sum": np.ones(2)}, title=HOSTILE, y_title="norm", key="sp"),
+])
+def test_matrix_and_stacked_figures_are_what_plotlys_validator_makes_of_them(drawn, draw):
+    draw()
+    (figure_json,) = drawn
+    validated = pio.to_json(go.Figure(json.loads(figure_json)), validate=False)
+    assert json.loads(validated) == json.loads(figure_json)

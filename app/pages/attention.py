@@ -8,6 +8,7 @@ from app.attention import DIRECTIONS, MEASURES, attention_view, head_csv, head_j
 from components.attention_heatmap import render_attention_heatmap
 from components.bertviz_views import MIN_OPACITY, MIN_WEIGHT, THUMBNAIL_MIN_WEIGHT, render_head_view, render_model_view
 from components.html import png_download
+from components.job_wait import main_view_drawn
 
 VIEWS = ("Head view", "Model view")
 
@@ -75,6 +76,7 @@ def views() -> None:
                                      to_labels=all_layers.to_labels, key="attention-model-view")
             st.caption(f"bertviz's model view, every layer and head, {shown.sent_bytes / 1e6:.2f} MB sent: weights ≥ "
                        f"{MIN_WEIGHT} quantised to 1/255; thumbnails draw weights ≥ {THUMBNAIL_MIN_WEIGHT}.")
+    main_view_drawn()  # under load, every student's head view before anyone's heatmap
     with right:
         figure = render_attention_heatmap(weights=layer_view.weights[head], from_labels=layer_view.from_labels,
                                           to_labels=layer_view.to_labels,

@@ -7,6 +7,7 @@ import streamlit as st
 
 from app import contributions, heads, overview, services, url_state
 from components.head_grid import head_grid
+from components.job_wait import main_view_drawn
 from components.matrix_heatmap import matrix_heatmap
 from components.stacked_parts import stacked_parts
 
@@ -71,6 +72,7 @@ with numbers:
     st.dataframe(pd.DataFrame({"statistic": list(statistics),
                                chosen: [f"{values[layer, head]:.3f}" for values in statistics.values()]}),
                  hide_index=True)
+main_view_drawn()  # under load, every student's grids before anyone's rest of the page
 
 st.header("Attention is not contribution")
 st.markdown(

@@ -5,6 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from app import inputs, services, tokens
+from components.job_wait import main_view_drawn
 from components.matrix_heatmap import matrix_heatmap
 from components.stacked_parts import stacked_parts
 
@@ -30,6 +31,7 @@ st.markdown(
 rows = pd.DataFrame(tokens.token_rows(enc))
 st.dataframe(rows, hide_index=True, height=min(40 + 35 * len(rows), 560))
 st.caption(f"{len(enc)} pieces" + (" (truncated at the model's limit)" if enc.truncated else ""))
+main_view_drawn()  # under load, every student's pieces before anyone's rest of the page
 
 with st.expander("The tokenizer, step by step", expanded=False):
     st.dataframe(pd.DataFrame(tokens.tokenizer_steps(tokenizer, selection.text_a, selection.text_b)),
