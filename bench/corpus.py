@@ -54,6 +54,20 @@ def baseline_loop(sentences, count: int, out: Path) -> float:
     return time.perf_counter() - start
 
 
+def sgemm_gflops() -> float:
+    """This machine's speed now: GFLOP/s of torch's float32 product at the shape of the model's feed-forward
+    (its speed moves by ±25 % within an hour here, so each run records it)."""
+    import torch
+
+    a, b = torch.randn(960, 384), torch.randn(384, 1536)
+    for _ in range(5):
+        a @ b
+    start = time.perf_counter()
+    for _ in range(100):
+        a @ b
+    return round(2 * 960 * 384 * 1536 * 100 / (time.perf_counter() - start) / 1e9, 1)
+
+
 def run_ewt(args) -> dict:
     from app import corpus_index
     from app.corpus import read_corpus_files
@@ -61,7 +75,7 @@ def run_ewt(args) -> dict:
 
     corpus = read_corpus_files([(p.name, p.read_bytes()) for p in (EWT_TRAIN, EWT_DEV)])
     model, tokenizer = load_pretrained(device="cpu")
-    result = {"sentences": len(corpus.sentences), "layers": LAYERS}
+    result = {"sentences": len(corpus.sentences), "layers": LAYERS, "sgemm_gflops_before": sgemm_gflops()}
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch) / "ewt"
         start = time.perf_counter()
@@ -69,7 +83,7 @@ def run_ewt(args) -> dict:
                                             model_name=DEFAULT_MODEL, layers=LAYERS)
         total = time.perf_counter() - start
         ann = manifest.get("ann") or {}
-        result.update(words=manifest["words"], index_seconds=round(total, 1),
+        result.update(sgemm_gflops_after=sgemm_gflops(), words=manifest["words"], index_seconds=round(total, 1),
                       embed_seconds=manifest["seconds"], ann_seconds=ann.get("seconds"),
                       sentences_per_second=round(len(corpus.sentences) / manifest["seconds"], 1),
                       recall_at_10=ann.get("recall_at_10"), ann_type=ann.get("type"),
