@@ -5,6 +5,7 @@ before it starts, also starts loading the default model in a thread, through the
 service the pages use: torch takes longer to import than the server to start, so the model is
 loaded, or nearly, by the time the first browser has drawn the page frame.
 """
+import gc
 import logging
 import threading
 
@@ -33,6 +34,10 @@ def _load_default_model() -> None:
         log.info("%s loaded at start-up", DEFAULT_MODEL)
     except Exception:  # the first page to ask for the model shows the error itself
         log.exception("could not load %s at start-up", DEFAULT_MODEL)
+    # Python's full garbage collection walks every object: with torch, plotly and Streamlit loaded, about
+    # 250 ms during which no page runs. What exists now lives as long as the server, so the collector
+    # stops walking it (bench/RESULTS.md, "Classroom load").
+    gc.freeze()
 
 
 def _warm_up(model, tokenizer) -> None:
