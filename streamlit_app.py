@@ -36,7 +36,8 @@ def _load_default_model() -> None:
         log.exception("could not load %s at start-up", DEFAULT_MODEL)
     # Python's full garbage collection walks every object: with torch, plotly and Streamlit loaded, about
     # 250 ms during which no page runs. What exists now lives as long as the server, so the collector
-    # stops walking it (bench/RESULTS.md, "Classroom load").
+    # stops walking it (bench/RESULTS.md, "Classroom load"); the start-up's garbage is collected first.
+    gc.collect()
     gc.freeze()
 
 

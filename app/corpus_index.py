@@ -8,7 +8,8 @@ Conventions (the page and the README state them too):
   tokenizer) has no vector and is counted as skipped.
 - Similarity is the cosine between the raw (uncentred) vectors, highest first. Search is exact (a full
   scan) below EXACT_BELOW rows; above, an ANN index per layer (IVF-flat: the rows are grouped in
-  clusters of about ROWS_PER_PARTITION and a query scans the NPROBES nearest clusters with exact distances), whose
+  clusters of about ROWS_PER_PARTITION, at most MAX_PARTITIONS of them, and a query scans the NPROBES nearest
+  clusters with exact distances), whose
   recall@10 against the exact search is measured when it is built and kept in the manifest. IVF-PQ
   was tried first: on this 2-core machine LanceDB took 642 s to train it on 50,000 rows, IVF-flat 1.8 s.
 
@@ -52,7 +53,7 @@ BATCH_SIZE = 32
 EXACT_BELOW = 20_000        # rows: up to here a full scan answers within the query-time goal on a 2-core
                             # CPU (bench/RESULTS.md, "Corpus index")
 ROWS_PER_PARTITION = 2048   # LanceDB's IVF build time grows with rows × partitions, so not √n partitions
-NPROBES = 16                # IVF partitions scanned per query (about 16 × 2,048 rows)
+NPROBES = 16                # IVF partitions scanned per query (16 × 2,048 rows up to 2M rows)
 MAX_PARTITIONS = 1024       # beyond ~2M rows, partitions grow instead of multiplying: the build stays linear in
                             # rows (queries then scan 16 larger partitions)
 KMEANS_SAMPLE_RATE = 32     # rows per partition the IVF clustering trains on (LanceDB's default: 256)
@@ -476,8 +477,10 @@ def _ann_keys(table, queries: np.ndarray, column: str, k: int) -> list[set[tuple
     found = (table.search(list(queries), vector_column_name=column).distance_type("cosine")
              .select(["sentence_id", "word_index", "_distance"]).limit(k).nprobes(NPROBES).to_arrow())
     keys: list[set[tuple[int, int]]] = [set() for _ in queries]
-    for query, sentence, word in zip(found["query_index"].to_pylist(), found["sentence_id"].to_pylist(),
-                                     found["word_index"].to_pylist(), strict=True):
+    # LanceDB runs a list of one vector as a plain query, without the query_index column
+    which = found["query_index"].to_pylist() if "query_index" in found.column_names else [0] * found.num_rows
+    for query, sentence, word in zip(which, found["sentence_id"].to_pylist(), found["word_index"].to_pylist(),
+                                     strict=True):
         keys[query].add((sentence, word))
     return keys
 

@@ -151,6 +151,7 @@ def test_the_ann_index_finds_most_of_the_exact_neighbours_of_synthetic_rows(tmp_
     batched = corpus_index._ann_keys(table, queries, "vec_3", 10)
     assert batched == [corpus_index._keys(corpus_index._search(table, q, "vec_3", 10, None, exact=False))
                        for q in queries]
+    assert corpus_index._ann_keys(table, queries[:1], "vec_3", 10) == batched[:1]  # a list of one is a plain query
 
 
 def test_an_index_refuses_another_model_and_a_build_never_mixes_two(built, tmp_path, corpus, loaded, tiny, caplog):
